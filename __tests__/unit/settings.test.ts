@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { InputError } from '../../src/errors.js';
+import { INPUT_DEFAULTS, parseSettings, SECRET_INPUTS } from '../../src/settings.js';
+import { TOOL_VERSION } from '../../src/version.js';
+
+const FP = 'SHA256:' + 'A'.repeat(43);
+const base: Record<string, string> = {
+  command: 'backup',
+  host: 'deploy.example.org',
+  username: 'deploy',
+  'private-key': 'KEY',
+  'host-fingerprint': FP,
+  'project-dir': '/srv/eqmd',
+};
+const parse = (over: Record<string, string | undefined>) => {
+  const inputs = { ...base, ...over };
+  return parseSettings((n) => inputs[n] ?? '', {});
+};
+const rejects = (over: Record<string, string | undefined>, input: string, fragment: RegExp) => {
+  assert.throws(
+    () => parse(over),
+    (err: unknown) => err instanceof InputError && err.input === input && fragment.test(err.message),
+    `${JSON.stringify(over)} should be rejected as ${input}`,
+  );
+};
+
+test('valid inputs parse with the documented defaults', () => {
+  const s = parse({});
+  assert.equal(s.connection.port, 22);
+  assert.deepEqual(s.connection.fingerprints, ['A'.repeat(43)]);
+  assert.equal(s.app.service, 'eqmd');
+  assert.equal(s.app.imageVariable, 'EQMD_IMAGE');
+  assert.equal(s.backup.dir, 'backups');
+  assert.equal(s.backup.volumes, 'auto');
+  assert.equal(s.backup.keep, 10);
+  assert.equal(s.connection.commandTimeoutMs, 600_000);
+  assert.equal(s.output.uploadArtifact, true);
+});
+
+test('bad values name the input, quote the value and state the expected form', () => {
+  rejects({ command: 'destroy' }, 'command', /"destroy".*backup \| list/);
+  rejects({ port: '70000' }, 'port', /"70000".*1 to 65535/);
+  rejects({ port: '22x' }, 'port', /"22x"/);
+  rejects({ host: 'bad host;reboot' }, 'host', /"bad host;reboot"/);
+  rejects({ username: '-oProxyCommand=x' }, 'username', /-oProxyCommand/);
+  rejects({ 'project-dir': 'relative/dir' }, 'project-dir', /absolute path/);
+  rejects({ 'project-dir': '/srv/../etc' }, 'project-dir', /\.\. segments/);
+  rejects({ 'backup-dir': 'a\nb' }, 'backup-dir', /without \.\. segments/);
+  rejects({ 'host-fingerprint': 'MD5:aa:bb' }, 'host-fingerprint', /"MD5:aa:bb".*SHA256:/);
+  rejects({ 'insecure-ignore-host-key': 'yes' }, 'insecure-ignore-host-key', /true or false/);
+  rejects({ database: 'mysql' }, 'database', /auto \| sqlite \| postgres \| none/);
+  rejects({ 'keep-backups': '-1' }, 'keep-backups', /0 to 1000/);
+  rejects({ volumes: 'media;rm -rf /' }, 'volumes', /Docker volume name/);
+  rejects({ 'compose-project': 'Eqmd A' }, 'compose-project', /lower-case/);
+  rejects({ image: 'ghcr.io/org/eqmd:v1' }, 'image', /without tag/);
+  rejects({ 'image-variable': 'EQMD-IMAGE' }, 'image-variable', /environment variable/);
+  rejects({ 'artifact-name': 'a/b' }, 'artifact-name', /artifact name/);
+  rejects({ 'artifact-retention-days': '91' }, 'artifact-retention-days', /0 to 90/);
+});
+
+test('required inputs are named when missing', () => {
+  rejects({ command: '' }, 'command', /""/);
+  rejects({ host: '' }, 'host', /""/);
+  rejects({ username: '' }, 'username', /""/);
+  rejects({ 'project-dir': '' }, 'project-dir', /""/);
+  rejects({ 'private-key': '', password: '' }, 'private-key', /private key/);
+});
+
+test('no host key check is refused unless explicitly made insecure, with the way to get one', () => {
+  rejects({ 'host-fingerprint': '' }, 'host-fingerprint', /ssh-keygen -l -E sha256/);
+  assert.equal(
+    parse({ 'host-fingerprint': '', 'known-hosts': 'h ssh-ed25519 AAAA' }).connection.knownHosts,
+    'h ssh-ed25519 AAAA',
+  );
+  assert.equal(
+    parse({ 'host-fingerprint': '', 'insecure-ignore-host-key': 'true' }).connection.insecureIgnoreHostKey,
+    true,
+  );
+  rejects({ 'proxy-host': 'jump.example.org' }, 'proxy-host-fingerprint', /jump host/);
+});
+
+test('several fingerprints are accepted, comma or newline separated', () => {
+  const two = `${FP},\nSHA256:${'b'.repeat(43)}=`;
+  assert.deepEqual(parse({ 'host-fingerprint': two }).connection.fingerprints, [
+    'A'.repeat(43),
+    'b'.repeat(43),
+  ]);
+});
+
+test('database-url: parsed into parts, password kept apart and never in an error', () => {
+  const s = parse({ 'database-url': 'postgres://eqmd:s%40cret@db.internal:6543/eqmd_prod?sslmode=require' });
+  assert.deepEqual(s.backup.databaseUrl, {
+    host: 'db.internal',
+    port: 6543,
+    user: 'eqmd',
+    database: 'eqmd_prod',
+    password: 's@cret',
+    sslmode: 'require',
+  });
+  assert.throws(
+    () => parse({ 'database-url': 'mysql://root:TopSecret1@db/x' }),
+    (err: unknown) =>
+      err instanceof InputError && !err.message.includes('TopSecret1') && /\*\*\*/.test(err.message),
+  );
+});
+
+test('action.yml declares exactly the defaults the parser assumes, and the secrets exist', () => {
+  const yml = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8');
+  const declared: Record<string, string> = {};
+  let current = '';
+  for (const line of yml.split('\n')) {
+    const name = /^ {2}([a-z-]+):\s*$/.exec(line)?.[1];
+    if (name) current = name;
+    const def = /^ {4}default:\s*'?([^']*)'?\s*$/.exec(line)?.[1];
+    if (def !== undefined && current) declared[current] = def;
+    if (/^outputs:/.test(line)) break;
+  }
+  assert.deepEqual(declared, INPUT_DEFAULTS);
+  for (const secret of SECRET_INPUTS) assert.match(yml, new RegExp(`^  ${secret}:`, 'm'));
+});
+
+test('TOOL_VERSION matches package.json', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  assert.equal(TOOL_VERSION, pkg.version);
+});

@@ -1,0 +1,231 @@
+import { argv, bashScript, quote } from '../shell.js';
+import type { PostgresUrl } from '../settings.js';
+import { SQLITE_COPY_PY } from './sqlite-copy.js';
+import type { Step } from './steps.js';
+
+/** Where a set is built and where it ends up: the temporary name is hidden from listings. */
+export interface SetPaths {
+  backupDir: string;
+  tmp: string;
+  final: string;
+}
+
+export function setPaths(backupDir: string, id: string): SetPaths {
+  return { backupDir, tmp: `${backupDir}/.tmp-${id}`, final: `${backupDir}/${id}` };
+}
+
+/** Backup tags are namespaced by compose project so one instance never sees another's. */
+export function backupTag(project: string, id: string): string {
+  return `eqmd-rollback/${project}:${id}`;
+}
+
+export const HELPER_LABEL = 'eqmd-rollback.helper';
+
+export function prepareStep(p: SetPaths, envPath: string, composePath: string): Step {
+  return {
+    title: 'Create the temporary backup set and copy the env and compose files',
+    command: bashScript([
+      `mkdir -p ${quote(p.backupDir)}`,
+      `mkdir ${quote(p.tmp)}`,
+      `cp -- ${quote(envPath)} ${quote(`${p.tmp}/env`)}`,
+      `cp -- ${quote(composePath)} ${quote(`${p.tmp}/compose.yml`)}`,
+    ]),
+  };
+}
+
+export function tagImageStep(imageId: string, tag: string): Step {
+  return {
+    title: `Keep the running image as ${tag}`,
+    command: bashScript([argv('docker', 'tag', imageId, tag)]),
+  };
+}
+
+/** SQLite through the backup API inside the app container, then copied out and checksummed on the host. */
+export function sqliteStep(p: SetPaths, containerId: string, sqlitePath: string, id: string): Step {
+  const inContainer = `/tmp/eqmd-rollback-${id}.sqlite3`;
+  const dest = `${p.tmp}/database.sqlite3`;
+  const rmInContainer = argv('docker', 'exec', containerId, 'rm', '-f', inContainer);
+  return {
+    title: `Copy the SQLite database ${sqlitePath} with the backup API and verify the copy`,
+    command: bashScript([
+      `trap ${quote(`${rmInContainer} >/dev/null 2>&1 || true`)} EXIT`,
+      'py=$(' +
+        argv('docker', 'exec', containerId, 'sh', '-c', 'command -v python3 || command -v python') +
+        ') || ' +
+        `{ echo 'no python in the app container: cannot use the SQLite backup API' >&2; exit 3; }`,
+      `report=$(${argv('docker', 'exec', '-i', containerId)} "$py" - ${argv(sqlitePath, inContainer)})`,
+      `echo "report=$report"`,
+      `${argv('docker', 'exec', containerId, 'cat', inContainer)} > ${quote(dest)}`,
+      `sync ${quote(dest)}`,
+      `echo "host_sha256=$(sha256sum < ${quote(dest)} | cut -d' ' -f1)"`,
+    ]),
+    stdin: SQLITE_COPY_PY,
+    stdinNote: 'the SQLite copy-and-verify Python script',
+  };
+}
+
+/** Counts the rows of each COPY block in pg_restore's SQL output; fails if a block is cut short. */
+const COUNT_COPY_ROWS = `awk '/^COPY [^ ]+ .*FROM stdin;$/ {t=$2; n=0; b=1; next} b && /^\\\\\\.$/ {print "table=" t "=" n; b=0; next} b {n++} END {if (b) exit 3}'`;
+/** Comments and blank lines carry versions and timestamps, not schema. */
+const SCHEMA_FINGERPRINT = `grep -v -e '^--' -e '^$' | sha256sum | cut -d' ' -f1`;
+
+/**
+ * pg_dump -Fc through the compose service's own container (credentials from its POSTGRES_* env), then a
+ * full read of the dump with pg_restore: row counts per table and a schema fingerprint.
+ */
+export function postgresServiceStep(p: SetPaths, containerId: string): Step {
+  const dest = `${p.tmp}/database.dump`;
+  // Evaluated inside the postgres container; the password never appears on a command line.
+  const creds =
+    'PGPASSWORD="${POSTGRES_PASSWORD:-$(cat "${POSTGRES_PASSWORD_FILE:-/dev/null}")}"; export PGPASSWORD; ' +
+    'u="${POSTGRES_USER:-postgres}"; db="${POSTGRES_DB:-$u}"; ';
+  const inPg = (tool: string): string =>
+    argv('docker', 'exec', '-i', containerId, 'sh', '-c', `${creds}${tool}`);
+  return {
+    title: 'Dump PostgreSQL (pg_dump -Fc) through its compose service and read the dump back in full',
+    command: bashScript([
+      `${inPg('exec pg_dump -Fc -h 127.0.0.1 -U "$u" "$db"')} > ${quote(dest)}`,
+      `sync ${quote(dest)}`,
+      `${argv('docker', 'exec', '-i', containerId, 'pg_restore', '-f', '-')} < ${quote(dest)} | ${COUNT_COPY_ROWS}`,
+      `echo "schema=$(${argv('docker', 'exec', '-i', containerId, 'pg_restore', '--schema-only', '-f', '-')} < ${quote(dest)} | ${SCHEMA_FINGERPRINT})"`,
+    ]),
+  };
+}
+
+/** pg_dump -Fc from the host with database-url; the password arrives on stdin into PGPASSWORD. */
+export function postgresUrlStep(p: SetPaths, url: PostgresUrl): Step {
+  const dest = `${p.tmp}/database.dump`;
+  const conn = ['-h', url.host, '-p', String(url.port), '-U', url.user];
+  return {
+    title: `Dump PostgreSQL ${url.user}@${url.host}:${url.port}/${url.database} from the host and read the dump back in full`,
+    command: bashScript([
+      `for t in pg_dump pg_restore; do command -v $t >/dev/null || { echo "$t is not installed on the host (needed for database-url)" >&2; exit 3; }; done`,
+      'IFS= read -r PGPASSWORD || true',
+      'export PGPASSWORD',
+      ...(url.sslmode ? [`export PGSSLMODE=${quote(url.sslmode)}`] : []),
+      `${argv('pg_dump', '-Fc', ...conn, '-d', url.database)} > ${quote(dest)}`,
+      `sync ${quote(dest)}`,
+      `pg_restore -f - ${quote(dest)} | ${COUNT_COPY_ROWS}`,
+      `echo "schema=$(pg_restore --schema-only -f - ${quote(dest)} | ${SCHEMA_FINGERPRINT})"`,
+    ]),
+    stdin: `${url.password}\n`,
+    stdinNote: 'the database password',
+  };
+}
+
+export interface VolumeToArchive {
+  /** The Docker volume name, e.g. eqmd-a_media_files. */
+  name: string;
+  /** Where the service mounts it ('' when it does not). */
+  mountpoint: string;
+}
+
+/**
+ * Archives a volume with the engine's archive endpoint (`docker cp`) from a created-but-never-started
+ * container of an image already on the host: no helper image has to be pulled, nothing runs.
+ */
+export function volumeStep(p: SetPaths, volume: VolumeToArchive, helperImage: string, id: string): Step {
+  const dest = `${p.tmp}/volumes/${volume.name}.tar`;
+  return {
+    title: `Archive volume ${volume.name} and list the archive`,
+    command: bashScript([
+      `mkdir -p ${quote(`${p.tmp}/volumes`)}`,
+      `hid=$(${argv('docker', 'create', '--label', `${HELPER_LABEL}=${id}`, '--network', 'none', '--entrypoint', 'true', '-v', `${volume.name}:/eqmd-volume:ro`, helperImage)})`,
+      `trap 'docker rm -f "$hid" >/dev/null 2>&1 || true' EXIT`,
+      `docker cp "$hid":/eqmd-volume - > ${quote(dest)}`,
+      `sync ${quote(dest)}`,
+      `tar -tvf ${quote(dest)} | awk '{n++; if ($1 ~ /^-/) b += $3} END {print "entries=" n+0; print "content_bytes=" b+0}'`,
+    ]),
+  };
+}
+
+/** Syncs every file, then reads each back in full for its size and SHA-256. */
+export function checksumStep(p: SetPaths): Step {
+  return {
+    title: 'Sync every file and record its size and SHA-256',
+    command: bashScript([
+      `cd ${quote(p.tmp)}`,
+      'find . -type f ! -name manifest.json -print0 | xargs -0 -r sync --',
+      `find . -type f ! -name manifest.json | sed 's|^\\./||' | sort | while IFS= read -r f; do`,
+      `  printf 'file=%s=%s=%s\\n' "$(stat -c %s "$f")" "$(sha256sum < "$f" | cut -d' ' -f1)" "$f"`,
+      'done',
+    ]),
+  };
+}
+
+/** Writes the manifest, then makes the set appear under its final name in one rename. */
+export function finalizeStep(p: SetPaths, manifestJson: string): Step {
+  return {
+    title: 'Write manifest.json and rename the set into place',
+    command: bashScript([
+      `cat > ${quote(`${p.tmp}/manifest.json`)}`,
+      `sync ${quote(`${p.tmp}/manifest.json`)} ${quote(p.tmp)}`,
+      `mv -T ${quote(p.tmp)} ${quote(p.final)}`,
+      `sync ${quote(p.backupDir)}`,
+    ]),
+    stdin: manifestJson,
+    stdinNote: 'manifest.json',
+  };
+}
+
+/** Undoes a failed backup: the partial set, helper containers, the in-container copy, the tag. */
+export function cleanupStep(
+  p: SetPaths,
+  id: string,
+  tag: string | null,
+  appContainerId: string | null,
+): Step {
+  return {
+    title: 'Remove what the failed backup left behind',
+    command: bashScript([
+      `rm -rf -- ${quote(p.tmp)}`,
+      `docker ps -aq --filter ${quote(`label=${HELPER_LABEL}=${id}`)} | xargs -r docker rm -f >/dev/null || true`,
+      ...(appContainerId
+        ? [
+            `${argv('docker', 'exec', appContainerId, 'rm', '-f', `/tmp/eqmd-rollback-${id}.sqlite3`)} >/dev/null 2>&1 || true`,
+          ]
+        : []),
+      ...(tag ? [`${argv('docker', 'rmi', tag)} >/dev/null 2>&1 || true`] : []),
+    ]),
+  };
+}
+
+/** Deletes pruned sets and their image tags; a tag still in use only warns. */
+export function pruneStep(backupDir: string, sets: { id: string; tag: string }[]): Step {
+  return {
+    title: `Prune ${sets.length} old backup set(s)`,
+    command: bashScript(
+      sets.flatMap((s) => [
+        `rm -rf -- ${quote(`${backupDir}/${s.id}`)}`,
+        `${argv('docker', 'rmi', s.tag)} >/dev/null 2>&1 || echo ${quote(`warning=could not remove image tag ${s.tag}`)}`,
+      ]),
+    ),
+  };
+}
+
+/** Prints every manifest under the backup dir, NUL-separated, for list and retention. */
+export function readManifestsStep(backupDir: string): Step {
+  return {
+    title: `Read the manifests in ${backupDir}`,
+    command: bashScript([
+      `[ -d ${quote(backupDir)} ] || exit 0`,
+      `cd ${quote(backupDir)}`,
+      'shopt -s nullglob',
+      'for d in */; do',
+      '  d=${d%/}',
+      '  if [ -f "$d/manifest.json" ]; then printf "%s\\0" "$d"; cat "$d/manifest.json"; printf "\\0"; else printf "%s\\0\\0" "$d"; fi',
+      'done',
+    ]),
+  };
+}
+
+/** key=value lines of a step's stdout (the first `=` splits). */
+export function parseKeyValues(stdout: string): { key: string; value: string }[] {
+  return stdout
+    .split('\n')
+    .map((line) => {
+      const eq = line.indexOf('=');
+      return eq > 0 ? { key: line.slice(0, eq), value: line.slice(eq + 1) } : null;
+    })
+    .filter((x): x is { key: string; value: string } => x !== null);
+}

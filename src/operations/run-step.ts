@@ -1,0 +1,22 @@
+import type { Step } from '../backup/steps.js';
+import { RemoteCommandError } from '../errors.js';
+import type { Log } from '../log.js';
+import type { RemoteHost } from '../remote-host.js';
+
+/** Runs one step; a non-zero exit becomes a RemoteCommandError with the step's title and stderr tail. */
+export async function runStep(host: RemoteHost, step: Step, log: Log): Promise<Buffer> {
+  log.debug(`remote: ${step.command}`);
+  const result = await host.exec(step.command, step.stdin === undefined ? {} : { stdin: step.stdin });
+  if (result.code !== 0) throw new RemoteCommandError(step.title, result.code, result.signal, result.stderr);
+  return result.stdout;
+}
+
+/** The plan as an operator reads it (also the dry run's output): titles and exact remote commands. */
+export function formatPlan(steps: readonly Step[]): string {
+  return steps
+    .map((s, i) => {
+      const stdin = s.stdin === undefined ? '' : `\n   (stdin: ${s.stdinNote ?? 'data'})`;
+      return `${i + 1}. ${s.title}\n   $ ${s.command.replace(/\n/g, '\n     ')}${stdin}`;
+    })
+    .join('\n');
+}

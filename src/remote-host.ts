@@ -1,0 +1,28 @@
+import type { DockerApi } from './docker-api.js';
+
+export interface ExecOptions {
+  /** Sent on the command's stdin, then closed: how secrets and file contents reach the host. */
+  stdin?: string | Buffer;
+  /** Overrides the connection's command timeout. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  /** null when the remote process died by a signal or the channel closed without a status. */
+  code: number | null;
+  signal: string | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * The host as operations see it: run a command, talk to its Docker engine. The SSH transport implements
+ * it for real; unit tests implement it with a scripted fake.
+ */
+export interface RemoteHost {
+  /** user@host:port, for messages. */
+  readonly description: string;
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  readonly docker: DockerApi;
+  close(): Promise<void>;
+}

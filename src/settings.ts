@@ -1,0 +1,283 @@
+import { InputError } from './errors.js';
+import * as v from './validate.js';
+
+export const COMMANDS = ['backup', 'list'] as const;
+export type Command = (typeof COMMANDS)[number];
+export const DATABASE_KINDS = ['auto', 'sqlite', 'postgres', 'none'] as const;
+export type DatabaseKind = (typeof DATABASE_KINDS)[number];
+
+export interface JumpHost {
+  host: string;
+  port: number;
+  username: string;
+  /** Base64 SHA-256 fingerprints (without the `SHA256:` prefix) accepted for the jump host. */
+  fingerprints: string[];
+  privateKey: string;
+  passphrase: string;
+}
+
+export interface ConnectionSettings {
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+  passphrase: string;
+  password: string;
+  /** Base64 SHA-256 fingerprints (without the `SHA256:` prefix) accepted for the host. */
+  fingerprints: string[];
+  /** OpenSSH known_hosts text; checked in addition to `fingerprints`. */
+  knownHosts: string;
+  insecureIgnoreHostKey: boolean;
+  jump: JumpHost | null;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+export interface AppSettings {
+  /** Absolute compose project directory on the host. */
+  projectDir: string;
+  composeFile: string;
+  /** Empty: whatever compose itself uses (directory name, COMPOSE_PROJECT_NAME...). */
+  composeProject: string;
+  service: string;
+  envFile: string;
+  imageVariable: string;
+  /** Registry repository without tag; empty: the repository of the running image. */
+  image: string;
+}
+
+export interface PostgresUrl {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  /** Secret: travels on stdin into PGPASSWORD, never on a command line. */
+  password: string;
+  sslmode: string;
+}
+
+export interface BackupSettings {
+  /** Absolute, or relative to projectDir. */
+  dir: string;
+  database: DatabaseKind;
+  sqlitePath: string;
+  postgresService: string;
+  databaseUrl: PostgresUrl | null;
+  /** 'auto' = every named volume the service mounts, except the SQLite one; [] = none. */
+  volumes: 'auto' | string[];
+  /** 0 keeps every set. */
+  keep: number;
+}
+
+export interface OutputSettings {
+  uploadArtifact: boolean;
+  artifactName: string;
+  artifactRetentionDays: number;
+  dryRun: boolean;
+}
+
+/** The workflow run that caused this action to run; recorded in manifests. */
+export interface RunInfo {
+  repository: string;
+  sha: string;
+  runId: string;
+  runAttempt: string;
+  actor: string;
+  workflow: string;
+  serverUrl: string;
+}
+
+export interface Settings {
+  command: Command;
+  connection: ConnectionSettings;
+  app: AppSettings;
+  backup: BackupSettings;
+  output: OutputSettings;
+  run: RunInfo;
+}
+
+/** Reads one input by its action.yml name; returns '' when unset (the runner fills declared defaults). */
+export type InputReader = (name: string) => string;
+
+/**
+ * Reads and validates every input once, before any connection. `defaults` mirrors action.yml so the
+ * same rules hold when the action is run outside a runner (tests, the demo).
+ */
+export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settings {
+  const input = (name: string): string => (read(name) || INPUT_DEFAULTS[name] || '').trim();
+  const required = (name: string, expected: string): string => {
+    const value = input(name);
+    if (!value) throw new InputError(name, value, expected);
+    return value;
+  };
+
+  const command = v.oneOf('command', required('command', COMMANDS.join(' | ')), COMMANDS);
+  const connection = parseConnection(input, required);
+  const app: AppSettings = {
+    projectDir: v.path('project-dir', required('project-dir', 'an absolute path'), { absolute: true }),
+    composeFile: v.path('compose-file', input('compose-file')),
+    composeProject: input('compose-project') && v.composeProject('compose-project', input('compose-project')),
+    service: v.service('service', input('service')),
+    envFile: v.path('env-file', input('env-file')),
+    imageVariable: v.envVariable('image-variable', input('image-variable')),
+    image: input('image') && v.imageRepository('image', input('image')),
+  };
+  const volumes = input('volumes');
+  const backup: BackupSettings = {
+    dir: v.path('backup-dir', input('backup-dir')),
+    database: v.oneOf('database', input('database'), DATABASE_KINDS),
+    sqlitePath: v.path('sqlite-path', input('sqlite-path'), { absolute: true }),
+    postgresService: v.service('postgres-service', input('postgres-service')),
+    databaseUrl: input('database-url') ? parsePostgresUrl(input('database-url')) : null,
+    volumes:
+      volumes === 'auto'
+        ? 'auto'
+        : volumes === 'none'
+          ? []
+          : v.list(volumes).map((n) => v.volumeName('volumes', n)),
+    keep: v.integer('keep-backups', input('keep-backups'), 0, 1000),
+  };
+  if (backup.database === 'sqlite' && backup.databaseUrl) {
+    throw new InputError('database-url', '***', "empty when database is 'sqlite'");
+  }
+  const output: OutputSettings = {
+    uploadArtifact: v.bool('upload-artifact', input('upload-artifact')),
+    artifactName: input('artifact-name') && v.artifactName('artifact-name', input('artifact-name')),
+    artifactRetentionDays: v.integer('artifact-retention-days', input('artifact-retention-days'), 0, 90),
+    dryRun: v.bool('dry-run', input('dry-run')),
+  };
+  const run: RunInfo = {
+    repository: env.GITHUB_REPOSITORY ?? '',
+    sha: env.GITHUB_SHA ?? '',
+    runId: env.GITHUB_RUN_ID ?? '',
+    runAttempt: env.GITHUB_RUN_ATTEMPT ?? '',
+    actor: env.GITHUB_ACTOR ?? '',
+    workflow: env.GITHUB_WORKFLOW ?? '',
+    serverUrl: env.GITHUB_SERVER_URL ?? '',
+  };
+  return { command, connection, app, backup, output, run };
+}
+
+function parseConnection(
+  input: (name: string) => string,
+  required: (name: string, expected: string) => string,
+): ConnectionSettings {
+  const hostName = v.host('host', required('host', 'a host name or IP address'));
+  const username = v.username('username', required('username', 'the SSH user name on the host'));
+  const privateKey = input('private-key');
+  const password = input('password');
+  if (!privateKey && !password) {
+    throw new InputError('private-key', '', 'a private key (or the password input) to authenticate with');
+  }
+  const fingerprints = v.fingerprints('host-fingerprint', input('host-fingerprint'));
+  const knownHosts = input('known-hosts');
+  const insecureIgnoreHostKey = v.bool('insecure-ignore-host-key', input('insecure-ignore-host-key'));
+  if (!fingerprints.length && !knownHosts && !insecureIgnoreHostKey) {
+    throw new InputError(
+      'host-fingerprint',
+      '',
+      "the host key's fingerprint (run `ssh-keygen -l -E sha256 -f /etc/ssh/ssh_host_ed25519_key.pub` on the host, " +
+        'or `ssh-keyscan -p PORT HOST | ssh-keygen -lf -` from a trusted machine), or known-hosts lines. ' +
+        'Setting insecure-ignore-host-key: true accepts any host key and exposes the connection to interception',
+    );
+  }
+  const proxyHost = input('proxy-host');
+  let jump: JumpHost | null = null;
+  if (proxyHost) {
+    const proxyFingerprints = v.fingerprints('proxy-host-fingerprint', input('proxy-host-fingerprint'));
+    if (!proxyFingerprints.length && !knownHosts && !insecureIgnoreHostKey) {
+      throw new InputError(
+        'proxy-host-fingerprint',
+        '',
+        "the jump host's SHA256 fingerprint (or known-hosts lines for it)",
+      );
+    }
+    jump = {
+      host: v.host('proxy-host', proxyHost),
+      port: v.integer('proxy-port', input('proxy-port'), 1, 65535),
+      username: input('proxy-username') ? v.username('proxy-username', input('proxy-username')) : username,
+      fingerprints: proxyFingerprints,
+      // Without its own key the jump host is reached with the same key as the target, as `ssh -J` does.
+      privateKey: input('proxy-private-key') || privateKey,
+      passphrase: input('proxy-private-key') ? '' : input('passphrase'),
+    };
+  }
+  return {
+    host: hostName,
+    port: v.integer('port', input('port'), 1, 65535),
+    username,
+    privateKey,
+    passphrase: input('passphrase'),
+    password,
+    fingerprints,
+    knownHosts,
+    insecureIgnoreHostKey,
+    jump,
+    connectTimeoutMs: v.integer('connect-timeout', input('connect-timeout'), 1, 600) * 1000,
+    commandTimeoutMs: v.integer('command-timeout', input('command-timeout'), 1, 86400) * 1000,
+  };
+}
+
+/** postgres://user:password@host:port/database?sslmode=… — the password is kept apart as a secret. */
+export function parsePostgresUrl(value: string): PostgresUrl {
+  // Never echo the URL: it holds a password. The error shows only its shape.
+  const fail = (): never => {
+    throw new InputError('database-url', redactUrl(value), 'postgres://USER:PASSWORD@HOST:PORT/DATABASE');
+  };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail();
+  }
+  if (!['postgres:', 'postgresql:'].includes(url.protocol)) return fail();
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const user = decodeURIComponent(url.username);
+  const hostName = url.hostname.replace(/^\[|\]$/g, '');
+  if (!database || !user || !hostName) return fail();
+  const sslmode = url.searchParams.get('sslmode') ?? '';
+  if (sslmode && !/^(disable|allow|prefer|require|verify-ca|verify-full)$/.test(sslmode)) return fail();
+  return {
+    host: v.host('database-url', hostName),
+    port: url.port ? v.integer('database-url', url.port, 1, 65535) : 5432,
+    user: v.username('database-url', user),
+    database: v.volumeName('database-url', database),
+    password: decodeURIComponent(url.password),
+    sslmode,
+  };
+}
+
+export function redactUrl(value: string): string {
+  return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** The defaults declared in action.yml, kept in one table (a unit test checks they agree). */
+export const INPUT_DEFAULTS: Record<string, string> = {
+  port: '22',
+  'insecure-ignore-host-key': 'false',
+  'proxy-port': '22',
+  'connect-timeout': '30',
+  'command-timeout': '600',
+  'compose-file': 'docker-compose.yml',
+  service: 'eqmd',
+  'env-file': '.env',
+  'image-variable': 'EQMD_IMAGE',
+  'backup-dir': 'backups',
+  database: 'auto',
+  'sqlite-path': '/app/database/db.sqlite3',
+  'postgres-service': 'postgres',
+  volumes: 'auto',
+  'keep-backups': '10',
+  'upload-artifact': 'true',
+  'artifact-retention-days': '0',
+  'dry-run': 'false',
+};
+
+/** Inputs whose values are secrets: masked in logs as soon as they are read. */
+export const SECRET_INPUTS = [
+  'private-key',
+  'passphrase',
+  'password',
+  'proxy-private-key',
+  'database-url',
+] as const;
