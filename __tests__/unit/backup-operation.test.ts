@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RemoteCommandError } from '../../src/errors.js';
+import type { Manifest } from '../../src/manifest.js';
+import { backup, type PendingCleanup } from '../../src/operations/backup.js';
+import { parseSettings } from '../../src/settings.js';
+import { appContainer, appImage, FakeHost, silentLog } from './fake-host.js';
+
+const ID = '20261124T101530Z-abcdef';
+const SHA = 'a'.repeat(64);
+const settings = (over: Record<string, string> = {}) => {
+  const inputs: Record<string, string> = {
+    command: 'backup',
+    host: 'h',
+    username: 'deploy',
+    password: 'pw',
+    'insecure-ignore-host-key': 'true',
+    'project-dir': '/srv/eqmd-a',
+    ...over,
+  };
+  return parseSettings((n) => inputs[n] ?? '', { GITHUB_RUN_ID: '42', GITHUB_REPOSITORY: 'org/app' });
+};
+
+const manifestOf = (id: string, project: string, created: string): Manifest =>
+  ({
+    schema: 'eqmd-rollback/manifest@1',
+    id,
+    project,
+    service: 'eqmd',
+    created,
+    verified: true,
+    files: [],
+    image: { backupTag: `eqmd-rollback/${project}:${id}` },
+  }) as unknown as Manifest;
+
+/** A healthy SQLite host; tests override single rules to inject faults. */
+function sqliteHost(existing: Manifest[] = []): FakeHost {
+  const host = new FakeHost({
+    inspectContainer: async () => appContainer,
+    inspectImage: async () => appImage,
+  });
+  const listing = existing.map((m) => `${m.id}\0${JSON.stringify(m)}\0`).join('');
+  host
+    .on(/echo "hostname/, {
+      stdout:
+        'hostname=web1\nflavor=v2\nproject_dir=1\ncompose_file=1\nenv_file=1\nimage_variable=registry.local/eqmd:v1\nbackup_free_kb=999999\ncontainers=c0ffee\n',
+    })
+    .on(/ test -f /, { code: 0 })
+    .on(/report=/, {
+      stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { records_patient: 50 }, schema: SHA, sha256: SHA, bytes: 4096 })}\nhost_sha256=${SHA}\n`,
+    })
+    .on(/docker cp/, { stdout: 'entries=3\ncontent_bytes=120\n' })
+    .on(/sha256sum < "\$f"/, {
+      stdout: `file=10=${SHA}=compose.yml\nfile=4096=${SHA}=database.sqlite3\nfile=20=${SHA}=env\nfile=10240=${SHA}=volumes/eqmd-a_media_files.tar\n`,
+    })
+    .on(/for d in \*\/; do/, { stdout: listing });
+  return host;
+}
+
+const pgChecksums = {
+  stdout: `file=10=${SHA}=compose.yml\nfile=4096=${SHA}=database.dump\nfile=20=${SHA}=env\n`,
+};
+
+const opts = (pending: (PendingCleanup | null)[] = []) => ({
+  id: ID,
+  reason: 'manual',
+  now: new Date('2026-11-24T10:15:30Z'),
+  toolVersion: '0.1.0',
+  onPending: (p: PendingCleanup | null) => pending.push(p),
+});
+
+test('a backup runs its steps in order and writes a verified manifest last', async () => {
+  const host = sqliteHost();
+  const pending: (PendingCleanup | null)[] = [];
+  const out = await backup(host, settings(), silentLog(), opts(pending));
+  assert.equal(out.dryRun, false);
+  const order = [
+    /hostname/,
+    / test -f /,
+    /mkdir .*\.tmp-/,
+    /docker tag sha256:1111 eqmd-rollback\/eqmd-a:/,
+    /report=/,
+    /docker cp/,
+    /sha256sum/,
+    /mv -T/,
+    /for d in/,
+  ];
+  let at = 0;
+  for (const re of order) {
+    const i = host.commands.findIndex((c, idx) => idx >= at && re.test(c.command));
+    assert.ok(i >= 0, `expected a command matching ${re} after position ${at}`);
+    at = i;
+  }
+  const finalize = host.commands.find((c) => /mv -T/.test(c.command))!;
+  const manifest = JSON.parse(finalize.stdin!) as Manifest;
+  assert.equal(manifest.id, ID);
+  assert.equal(manifest.verified, true);
+  assert.equal(manifest.project, 'eqmd-a');
+  assert.deepEqual(manifest.database.kind === 'sqlite' && manifest.database.tables, { records_patient: 50 });
+  assert.deepEqual(
+    manifest.volumes.map((v) => v.name),
+    ['eqmd-a_media_files'],
+    'the SQLite volume is not archived raw',
+  );
+  assert.equal(manifest.run.runId, '42');
+  assert.equal(pending.at(-1), null, 'nothing left to clean up after success');
+  assert.ok(!host.ran(/rm -rf -- .*\.tmp-/), 'no cleanup after success');
+});
+
+test('dry run prints the plan and runs nothing that writes', async () => {
+  const host = sqliteHost();
+  const out = await backup(host, settings({ 'dry-run': 'true' }), silentLog(), opts());
+  assert.ok(out.dryRun && out.plan.includes('docker tag') && out.plan.includes('mv -T'));
+  assert.ok(
+    !host.ran(/mkdir|docker tag|docker cp|docker create|mv -T|rm -rf/),
+    host.commands.map((c) => c.command).join('\n---\n'),
+  );
+});
+
+test('a checksum mismatch between container and host fails the backup, cleans up, writes no manifest', async () => {
+  const host = sqliteHost().on(/report=/, {
+    stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { t: 1 }, schema: SHA, sha256: SHA, bytes: 1 })}\nhost_sha256=${'b'.repeat(64)}\n`,
+  });
+  await assert.rejects(
+    backup(host, settings(), silentLog(), opts()),
+    /verification failed: SQLite copy identical on the host/,
+  );
+  assert.ok(!host.ran(/mv -T/), 'the set must never be renamed into place');
+  assert.ok(host.ran(/rm -rf -- .*\.tmp-20261124T101530Z-abcdef/), 'the temporary set is removed');
+  assert.ok(
+    host.ran(/docker rmi eqmd-rollback\/eqmd-a:20261124T101530Z-abcdef/),
+    'the backup tag is removed',
+  );
+});
+
+test('a failing remote step surfaces its title, exit code and stderr, and cleans up', async () => {
+  const host = sqliteHost().on(/docker cp/, { code: 1, stderr: 'write error: No space left on device' });
+  await assert.rejects(
+    backup(host, settings(), silentLog(), opts()),
+    (err: unknown) =>
+      err instanceof RemoteCommandError &&
+      err.code === 1 &&
+      /No space left/.test(err.message) &&
+      /Archive volume/.test(err.message),
+  );
+  assert.ok(host.ran(/rm -rf -- .*\.tmp-/));
+  assert.ok(!host.ran(/mv -T/));
+});
+
+test('no database found is refused before anything is written', async () => {
+  const host = sqliteHost().on(/ test -f /, { code: 1 });
+  await assert.rejects(backup(host, settings(), silentLog(), opts()), /no database found/);
+  assert.ok(!host.ran(/mkdir/));
+});
+
+test("retention prunes only this project's oldest verified sets, after the new set is in place", async () => {
+  const existing = [
+    manifestOf('20261120T000000Z-000001', 'eqmd-a', '2026-11-20T00:00:00Z'),
+    manifestOf('20261121T000000Z-000002', 'eqmd-a', '2026-11-21T00:00:00Z'),
+    manifestOf('20261101T000000Z-000003', 'eqmd-b', '2026-11-01T00:00:00Z'),
+    manifestOf(ID, 'eqmd-a', '2026-11-24T10:15:30Z'),
+  ];
+  const host = sqliteHost(existing);
+  const out = await backup(host, settings({ 'keep-backups': '2' }), silentLog(), opts());
+  assert.ok(!out.dryRun);
+  assert.deepEqual(out.pruned, ['20261120T000000Z-000001']);
+  const prune = host.commands.find((c) => /rm -rf -- \/srv\/eqmd-a\/backups\/2026/.test(c.command))!;
+  assert.ok(prune.command.includes('20261120T000000Z-000001') && !prune.command.includes('000003'));
+  assert.ok(host.commands.indexOf(prune) > host.commands.findIndex((c) => /mv -T/.test(c.command)));
+});
+
+test('postgres through the service: credentials come from the container env, never the command line', async () => {
+  const pg = { ...appContainer, id: 'pg1', name: 'eqmd-b_postgres_1' };
+  const host = sqliteHost();
+  host.docker.serviceContainers = async (_p, service) => (service === 'postgres' ? [pg] : []);
+  host.on(/pg_dump/, {
+    stdout: `table=public.records_patient=50\ntable=public.django_migrations=20\nschema=${SHA}\n`,
+  });
+  host.on(/sha256sum < "\$f"/, pgChecksums);
+  const out = await backup(host, settings({ volumes: 'none' }), silentLog(), opts());
+  assert.ok(!out.dryRun);
+  assert.equal(out.manifest.database.kind, 'postgres');
+  assert.deepEqual(out.manifest.database.kind === 'postgres' && out.manifest.database.tables, {
+    'public.records_patient': 50,
+    'public.django_migrations': 20,
+  });
+  const dump = host.commands.find((c) => /pg_dump/.test(c.command))!;
+  assert.match(dump.command, /POSTGRES_PASSWORD/);
+  assert.ok(!host.ran(/ test -f /), 'a running postgres service wins over looking for SQLite');
+});
+
+test('database-url: the password goes on stdin only', async () => {
+  const host = sqliteHost()
+    .on(/pg_dump/, { stdout: `table=public.t=1\nschema=${SHA}\n` })
+    .on(/sha256sum < "\$f"/, pgChecksums);
+  await backup(
+    host,
+    settings({ 'database-url': 'postgres://eqmd:Sup3rSecret@127.0.0.1:5432/eqmd_c', volumes: 'none' }),
+    silentLog(),
+    opts(),
+  );
+  const dump = host.commands.find((c) => /pg_dump/.test(c.command))!;
+  assert.equal(dump.stdin, 'Sup3rSecret\n');
+  assert.ok(host.commands.every((c) => !c.command.includes('Sup3rSecret')));
+});

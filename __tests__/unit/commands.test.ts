@@ -1,0 +1,227 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  backupTag,
+  checksumStep,
+  finalizeStep,
+  postgresUrlStep,
+  prepareStep,
+  pruneStep,
+  readManifestsStep,
+  setPaths,
+  tagImageStep,
+} from '../../src/backup/commands.js';
+import { parseChecksums, postgresResult } from '../../src/backup/record.js';
+import type { Step } from '../../src/backup/steps.js';
+import { composeArgv } from '../../src/compose.js';
+import { parseManifestListing } from '../../src/manifest.js';
+import { parseProbe } from '../../src/probe.js';
+
+/** Runs a step's command with the local shell, as the remote login shell would. */
+function run(step: Step, env: Record<string, string> = {}) {
+  const r = spawnSync('sh', ['-c', step.command], {
+    input: step.stdin ?? '',
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+test('exact command lines for the simple builders', () => {
+  assert.equal(
+    backupTag('eqmd-a', '20261124T101530Z-abcdef'),
+    'eqmd-rollback/eqmd-a:20261124T101530Z-abcdef',
+  );
+  assert.match(
+    tagImageStep('sha256:1', 'eqmd-rollback/p:1').command,
+    /docker tag sha256:1 eqmd-rollback\/p:1/,
+  );
+  const t = {
+    flavor: 'v2' as const,
+    projectDir: '/srv/x',
+    composeFile: 'docker-compose.yml',
+    project: 'p',
+    envFile: '.env',
+  };
+  assert.deepEqual(composeArgv(t, 'up', '-d', 'eqmd'), [
+    'docker',
+    'compose',
+    '-f',
+    'docker-compose.yml',
+    '-p',
+    'p',
+    'up',
+    '-d',
+    'eqmd',
+  ]);
+  assert.deepEqual(composeArgv({ ...t, flavor: 'v1', project: '', envFile: 'prod.env' }, 'ps'), [
+    'docker-compose',
+    '-f',
+    'docker-compose.yml',
+    '--env-file',
+    'prod.env',
+    'ps',
+  ]);
+});
+
+test('prepare, checksum and finalize build a set that appears only at the end', () => {
+  const root = mkdtempSync(join(tmpdir(), 'set-'));
+  writeFileSync(join(root, '.env'), 'EQMD_IMAGE=r/eqmd:v1\n');
+  writeFileSync(join(root, 'docker-compose.yml'), 'services: {}\n');
+  const p = setPaths(join(root, 'backups'), '20261124T101530Z-abcdef');
+  assert.equal(run(prepareStep(p, join(root, '.env'), join(root, 'docker-compose.yml'))).code, 0);
+  assert.ok(existsSync(`${p.tmp}/env`) && !existsSync(p.final));
+  assert.equal(
+    run(prepareStep(p, join(root, '.env'), join(root, 'docker-compose.yml'))).code !== 0,
+    true,
+    'an existing temp set is never reused',
+  );
+  const sums = parseChecksums(run(checksumStep(p)).stdout);
+  assert.deepEqual(
+    sums.map((f) => [f.path, f.role, f.bytes]),
+    [
+      ['compose.yml', 'compose-file', 13],
+      ['env', 'env-file', 21],
+    ],
+  );
+  assert.equal(
+    sums[1]!.sha256,
+    spawnSync('sha256sum', [`${p.tmp}/env`])
+      .stdout.toString()
+      .split(' ')[0],
+  );
+  assert.equal(run(finalizeStep(p, '{"id":1}\n')).code, 0);
+  assert.ok(!existsSync(p.tmp) && readFileSync(`${p.final}/manifest.json`, 'utf8') === '{"id":1}\n');
+  assert.equal(
+    spawnSync('stat', ['-c', '%a', p.final]).stdout.toString().trim(),
+    '700',
+    'sets are private to the deploy user',
+  );
+});
+
+test('readManifests lists sets NUL-separated, flags directories without a manifest, hides temp sets', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'list-'));
+  mkdirSync(join(dir, '20261124T101530Z-abcdef'));
+  writeFileSync(join(dir, '20261124T101530Z-abcdef', 'manifest.json'), '{"not":"a manifest"}');
+  mkdirSync(join(dir, 'junk'));
+  mkdirSync(join(dir, '.tmp-20261124T111111Z-000000'));
+  const sets = parseManifestListing(Buffer.from(run(readManifestsStep(dir)).stdout));
+  assert.deepEqual(
+    sets.map((s) => [s.dir, s.ok]),
+    [
+      ['20261124T101530Z-abcdef', false],
+      ['junk', false],
+    ],
+  );
+  assert.equal(run(readManifestsStep(join(dir, 'missing'))).stdout, '', 'no backup dir yet is an empty list');
+  const empty = mkdtempSync(join(tmpdir(), 'empty-'));
+  assert.equal(run(readManifestsStep(empty)).stdout, '', 'an empty dir lists nothing');
+});
+
+test('prune removes the set and only warns when the image tag cannot be removed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prune-'));
+  mkdirSync(join(dir, '20261124T101530Z-abcdef'));
+  const bin = fakeBin({ docker: 'echo "Error: conflict" >&2; exit 1' });
+  const r = run(pruneStep(dir, [{ id: '20261124T101530Z-abcdef', tag: 'eqmd-rollback/p:x' }]), {
+    PATH: `${bin}:${process.env.PATH}`,
+  });
+  assert.equal(r.code, 0);
+  assert.ok(!existsSync(join(dir, '20261124T101530Z-abcdef')));
+  assert.match(r.stdout, /warning=could not remove image tag eqmd-rollback\/p:x/);
+});
+
+function fakeBin(tools: Record<string, string>): string {
+  const bin = mkdtempSync(join(tmpdir(), 'bin-'));
+  for (const [name, body] of Object.entries(tools)) {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  }
+  return bin;
+}
+
+const RESTORE_SQL = [
+  '-- PostgreSQL database dump',
+  'CREATE TABLE public.records_patient (id integer);',
+  'COPY public.records_patient (id, name) FROM stdin;',
+  '1\tAda',
+  '2\tGrace',
+  '\\.',
+  'COPY public.empty_table (id) FROM stdin;',
+  '\\.',
+].join('\n');
+
+test('database-url dump: password from stdin into PGPASSWORD, rows counted from a full read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-'));
+  const p = setPaths(dir, 'x');
+  mkdirSync(p.tmp);
+  const bin = fakeBin({
+    pg_dump: `[ "$PGPASSWORD" = "s3cret" ] || { echo "bad password: $PGPASSWORD" >&2; exit 9; }\necho DUMPDATA`,
+    pg_restore: `case "$*" in *--schema-only*) echo 'CREATE TABLE public.records_patient (id integer);';; *) cat <<'X'\n${RESTORE_SQL}\nX\n;; esac`,
+  });
+  const url = {
+    host: '127.0.0.1',
+    port: 5432,
+    user: 'eqmd',
+    database: 'eqmd_c',
+    password: 's3cret',
+    sslmode: '',
+  };
+  const step = postgresUrlStep(p, url);
+  assert.ok(!step.command.includes('s3cret'));
+  const r = run(step, { PATH: `${bin}:${process.env.PATH}` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(`${p.tmp}/database.dump`, 'utf8'), 'DUMPDATA\n');
+  const result = postgresResult({ kind: 'postgres', via: 'database-url', url }, r.stdout);
+  assert.deepEqual(result.record.kind === 'postgres' && result.record.tables, {
+    'public.records_patient': 2,
+    'public.empty_table': 0,
+  });
+  assert.ok(result.checks.every((c) => c.ok));
+});
+
+test('pg_dump dying mid-dump, or a dump cut inside a COPY block, fails the step', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgfail-'));
+  const p = setPaths(dir, 'x');
+  mkdirSync(p.tmp);
+  const url = { host: 'h', port: 5432, user: 'u', database: 'd', password: 'p', sslmode: '' };
+  const dies = fakeBin({ pg_dump: 'echo PARTIAL; kill -9 $$', pg_restore: 'echo ok' });
+  assert.notEqual(run(postgresUrlStep(p, url), { PATH: `${dies}:${process.env.PATH}` }).code, 0);
+  const truncated = fakeBin({
+    pg_dump: 'echo DATA',
+    pg_restore: `printf 'COPY public.t (id) FROM stdin;\\n1\\n'`,
+  });
+  assert.notEqual(
+    run(postgresUrlStep(p, url), { PATH: `${truncated}:${process.env.PATH}` }).code,
+    0,
+    'an unterminated COPY block is a failed read',
+  );
+  const restoreFails = fakeBin({
+    pg_dump: 'echo DATA',
+    pg_restore: `echo 'COPY public.t (id) FROM stdin;'; echo 'pg_restore: error: could not read input file: end of file' >&2; exit 1`,
+  });
+  assert.notEqual(
+    run(postgresUrlStep(p, url), { PATH: `${restoreFails}:${process.env.PATH}` }).code,
+    0,
+    'pipefail: pg_restore failing before awk',
+  );
+});
+
+test('parseProbe reads the probe output', () => {
+  const p = parseProbe(
+    'hostname=web1\nflavor=v1\nproject_dir=1\ncompose_file=0\nenv_file=1\nimage_variable=r/eqmd:v=1\nenv_project=\nbackup_free_kb=123\ncontainers=abc def\n',
+  );
+  assert.deepEqual(p, {
+    hostname: 'web1',
+    flavor: 'v1',
+    projectDirExists: true,
+    composeFileExists: false,
+    envFileExists: true,
+    imageVariable: 'r/eqmd:v=1',
+    envProjectName: '',
+    containerIds: ['abc', 'def'],
+    backupFreeKb: 123,
+  });
+});

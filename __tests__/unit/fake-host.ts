@@ -1,0 +1,80 @@
+import type { ContainerInfo, DockerApi, ImageInfo } from '../../src/docker-api.js';
+import type { Log } from '../../src/log.js';
+import type { ExecOptions, ExecResult, RemoteHost } from '../../src/remote-host.js';
+
+export type Reply = Partial<Omit<ExecResult, 'stdout'>> & { stdout?: string | Buffer };
+
+/** A host that records every command and answers from a script of (pattern → reply) rules. */
+export class FakeHost implements RemoteHost {
+  readonly description = 'fake@host:22';
+  readonly commands: { command: string; stdin?: string }[] = [];
+  readonly rules: [RegExp, Reply | ((command: string, stdin?: string) => Reply)][] = [];
+  docker: DockerApi;
+
+  constructor(docker: Partial<DockerApi> = {}) {
+    this.docker = {
+      serviceContainers: async () => [],
+      inspectContainer: async (id) => {
+        throw new Error(`no container ${id}`);
+      },
+      inspectImage: async () => null,
+      volumeExists: async () => false,
+      ...docker,
+    };
+  }
+
+  on(pattern: RegExp, reply: Reply | ((command: string, stdin?: string) => Reply)): this {
+    this.rules.unshift([pattern, reply]);
+    return this;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const stdin = opts.stdin === undefined ? undefined : opts.stdin.toString();
+    this.commands.push(stdin === undefined ? { command } : { command, stdin });
+    const rule = this.rules.find(([re]) => re.test(command));
+    const reply = rule ? (typeof rule[1] === 'function' ? rule[1](command, stdin) : rule[1]) : {};
+    return {
+      code: reply.code ?? 0,
+      signal: reply.signal ?? null,
+      stdout: Buffer.from(reply.stdout ?? ''),
+      stderr: reply.stderr ?? '',
+    };
+  }
+
+  ran(pattern: RegExp): boolean {
+    return this.commands.some((c) => pattern.test(c.command));
+  }
+
+  async close(): Promise<void> {}
+}
+
+export const silentLog = (): Log & { lines: string[] } => {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (m) => lines.push(`info: ${m}`),
+    warning: (m) => lines.push(`warning: ${m}`),
+    debug: () => {},
+    group: (_t, fn) => fn(),
+  };
+};
+
+export const appContainer: ContainerInfo = {
+  id: 'c0ffee',
+  name: 'eqmd-a_eqmd_1',
+  image: 'registry.local/eqmd:v1',
+  imageId: 'sha256:1111',
+  running: true,
+  status: 'running',
+  labels: { 'com.docker.compose.project': 'eqmd-a' },
+  mounts: [
+    { type: 'volume', name: 'eqmd-a_database', source: '', destination: '/app/database' },
+    { type: 'volume', name: 'eqmd-a_media_files', source: '', destination: '/app/media' },
+  ],
+};
+
+export const appImage: ImageInfo = {
+  id: 'sha256:1111',
+  repoTags: ['registry.local/eqmd:v1'],
+  repoDigests: ['registry.local/eqmd@sha256:aaaa'],
+};
