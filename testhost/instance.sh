@@ -17,7 +17,7 @@ instance_purge() {
   ids=$(docker network ls -q --filter "$filter")
   [ -z "$ids" ] || docker network rm $ids >/dev/null
   # Image tags a backup of this project may have left (images themselves stay).
-  ids=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep -F ":backup-$project-" || true)
+  ids=$(docker images --format '{{.Repository}}:{{.Tag}}' | grep -e ":backup-$project-" -e "^eqmd-rollback/$project:" || true)
   [ -z "$ids" ] || docker rmi $ids >/dev/null
 }
 

@@ -79,10 +79,11 @@ start_sshd() {
     wait_for 5 bash -c "! kill -0 $pid" || true
   fi
   if port_open "$port"; then
-    # Pid file lost (e.g. .state wiped) but our sshd still listens: stop it by the
-    # pid ss reports, only if its command line names this config.
+    # Pid file lost (e.g. .state wiped), or another checkout's test host (a CI clone
+    # beside a developer's tree) still listens: stop it by the pid ss reports, only
+    # if its command line names a test-host config of the same name.
     pid=$(ss -ltnpH "sport = :$port" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-f $cfg" \
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE -- "-f [^ ]*/testhost/\.state/${name}_config( |$)" \
       || die "127.0.0.1:$port is taken by another process (pid ${pid:-?}); cannot start $name"
     kill "$pid" && wait_for 5 bash -c "! kill -0 $pid" || true
   fi

@@ -27,6 +27,8 @@ export function prepareStep(p: SetPaths, envPath: string, composePath: string): 
     command: bashScript([
       `mkdir -p ${quote(p.backupDir)}`,
       `mkdir ${quote(p.tmp)}`,
+      // umask is not enough: a default ACL on the parent (common on shared hosts) overrides it.
+      `chmod go= ${quote(p.tmp)}`,
       `cp -- ${quote(envPath)} ${quote(`${p.tmp}/env`)}`,
       `cp -- ${quote(composePath)} ${quote(`${p.tmp}/compose.yml`)}`,
     ]),
@@ -213,7 +215,8 @@ export function readManifestsStep(backupDir: string): Step {
       'shopt -s nullglob',
       'for d in */; do',
       '  d=${d%/}',
-      '  if [ -f "$d/manifest.json" ]; then printf "%s\\0" "$d"; cat "$d/manifest.json"; printf "\\0"; else printf "%s\\0\\0" "$d"; fi',
+      // Another user's set (mode 700) or one being pruned reads as empty: reported, never fatal.
+      '  printf "%s\\0" "$d"; cat "$d/manifest.json" 2>/dev/null || true; printf "\\0"',
       'done',
     ]),
   };

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Manifest } from '../../src/manifest.js';
+import { startResultsDouble, type ResultsDouble } from '../../testhost/results-double.js';
+import {
+  addRecord,
+  connectionInputs,
+  recordCount,
+  resetInstance,
+  runWithPost,
+  sh,
+  testHost,
+} from './harness.js';
+
+const h = testHost();
+const a = h.instances.a;
+
+describe('backup of a SQLite instance (docker compose v2 path) while the app keeps writing', () => {
+  let double: ResultsDouble;
+  before(async () => {
+    resetInstance('a');
+    double = await startResultsDouble();
+  });
+  after(async () => double?.close());
+
+  test('makes a verified, consistent set, keeps the image under a namespaced tag and uploads only the manifest', async () => {
+    const atStart = await recordCount(a);
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        await addRecord(a, `during-backup-${written}`);
+        written++;
+      }
+    })();
+    const { main, post } = await runWithPost(
+      { command: 'backup', ...connectionInputs(h, 'v2'), 'project-dir': a.projectDir },
+      double.env(),
+    );
+    writing = false;
+    await writer;
+    assert.equal(main.code, 0, main.stdout + main.stderr);
+    assert.ok(written > 0, 'the writer really wrote during the backup');
+
+    const id = main.outputs['backup-id']!;
+    assert.match(id, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    const manifest = JSON.parse(readFileSync(main.outputs.manifest!, 'utf8')) as Manifest;
+    const setDir = join(a.projectDir, 'backups', id);
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(setDir, 'manifest.json'), 'utf8')),
+      manifest,
+      'runner copy equals host copy',
+    );
+    assert.equal(manifest.verified, true);
+    assert.equal(manifest.project, 'eqmd-a');
+    assert.equal(manifest.composeFlavor, 'v2');
+    assert.equal(manifest.run.repository, 'org/equipemed');
+    assert.equal(manifest.image.envValue, `${h.image}:v1`);
+
+    // The copy is consistent and complete: SQLite's own tools agree with the manifest.
+    assert.equal(manifest.database.kind, 'sqlite');
+    const db = join(setDir, 'database.sqlite3');
+    assert.equal(sh(`sqlite3 ${db} 'PRAGMA integrity_check'`).trim(), 'ok');
+    const copied = Number(sh(`sqlite3 ${db} 'SELECT count(*) FROM records_patient'`).trim());
+    assert.ok(manifest.database.kind === 'sqlite' && manifest.database.tables.records_patient === copied);
+    assert.ok(copied >= atStart, `rows in the copy (${copied}) >= rows at start (${atStart})`);
+    assert.equal(
+      sh(`sqlite3 ${db} 'PRAGMA journal_mode'`).trim(),
+      'delete',
+      'the copy is self-contained (no WAL)',
+    );
+
+    // Every file's checksum is true, and the volume holding the database is not archived raw.
+    for (const f of manifest.files) {
+      assert.equal(sh(`sha256sum < ${join(setDir, f.path)}`).split(' ')[0], f.sha256, f.path);
+    }
+    assert.deepEqual(manifest.volumes.map((v) => v.name).sort(), [
+      'eqmd-a_media_files',
+      'eqmd-a_static_files',
+    ]);
+    assert.match(sh(`tar -tf ${join(setDir, 'volumes/eqmd-a_static_files.tar')}`), /manifest\.json/);
+    assert.match(
+      sh(`stat -c %a ${setDir}`).trim(),
+      /00$/,
+      'no access for group or others, even under a default ACL',
+    );
+    assert.equal(
+      sh(`docker image inspect -f '{{.Id}}' eqmd-rollback/eqmd-a:${id}`).trim(),
+      manifest.image.id,
+    );
+    assert.equal(
+      sh(`docker ps -aq --filter label=eqmd-rollback.helper=${id}`).trim(),
+      '',
+      'no helper container left',
+    );
+
+    // The artifact holds the manifest and nothing else (never medical data).
+    assert.ok(main.outputs['artifact-id']);
+    const stored = (await double.artifacts()).filter((x) => x.name === `eqmd-backup-${id}`);
+    assert.equal(stored.length, 1);
+    const zip = join(main.dir, 'artifact.zip');
+    writeFileSync(zip, stored[0]!.zip);
+    assert.deepEqual(execFileSync('unzip', ['-Z1', zip]).toString().trim().split('\n'), ['manifest.json']);
+    assert.equal(
+      execFileSync('unzip', ['-p', zip, 'manifest.json']).toString(),
+      readFileSync(main.outputs.manifest!, 'utf8'),
+    );
+
+    assert.match(main.summary, /backup .* verified/);
+    assert.match(main.summary, /SQLite integrity_check of the copy \| ✅/);
+    assert.equal(post.code, 0);
+    assert.match(post.stdout, /nothing left to clean up/);
+  });
+
+  test('a run cancelled mid-backup leaves a temp set that the post step removes', async () => {
+    const backups = join(a.projectDir, 'backups');
+    const tmpSets = () => sh(`ls -a ${backups} 2>/dev/null | grep '^\\.tmp-' || true`).trim();
+    const { runAction } = await import('./harness.js');
+    const main = await runAction(
+      {
+        command: 'backup',
+        ...connectionInputs(h, 'v2'),
+        'project-dir': a.projectDir,
+        'upload-artifact': 'false',
+      },
+      { killWhen: () => sh(`ls ${backups}/.tmp-*/database.sqlite3 2>/dev/null || true`).trim() !== '' },
+    );
+    assert.notEqual(main.code, 0, 'the main step was killed');
+    assert.notEqual(tmpSets(), '', 'the killed run left its temporary set behind');
+    assert.ok(main.state.pending, 'the main step saved what to clean up');
+    const post = await runAction(
+      { command: 'backup', ...connectionInputs(h, 'v2'), 'project-dir': a.projectDir },
+      { dir: main.dir, post: true },
+    );
+    assert.equal(post.code, 0, post.stdout);
+    assert.match(post.stdout, /removed the unfinished backup set/);
+    // The remote step may still be finishing when the post step runs; give it a moment, then check.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(tmpSets(), '', 'no temporary set left');
+    const id = /\.tmp-(\S+)/.exec(JSON.parse(main.state.pending!).paths.tmp)?.[1];
+    assert.equal(
+      sh(`docker images -q eqmd-rollback/eqmd-a:${id}`).trim(),
+      '',
+      'the backup tag of the unfinished set is gone',
+    );
+  });
+});
