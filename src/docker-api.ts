@@ -15,7 +15,16 @@ export interface ContainerInfo {
   image: string;
   imageId: string;
   running: boolean;
+  restarting: boolean;
   status: string;
+  exitCode: number;
+  restartCount: number;
+  /** Docker healthcheck status: '' when the image/service defines none. */
+  health: '' | 'starting' | 'healthy' | 'unhealthy';
+  created: string;
+  networkMode: string;
+  /** Published ports: host port → container port ('8000/tcp'). */
+  ports: { hostPort: number; containerPort: string }[];
   labels: Record<string, string>;
   mounts: MountInfo[];
 }
@@ -34,6 +43,8 @@ export interface DockerApi {
   /** null when the image is not on the host. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
   volumeExists(name: string): Promise<boolean>;
+  /** The last lines the container logged (stdout and stderr), for failure reports. */
+  logTail(id: string, lines: number): Promise<string>;
 }
 
 /** DockerApi on dockerode (whose transport the SSH host provides). */
@@ -46,7 +57,19 @@ export function dockerApiFrom(docker: Docker): DockerApi {
       image: c.Config.Image,
       imageId: c.Image,
       running: c.State.Running,
+      restarting: c.State.Restarting,
       status: c.State.Status,
+      exitCode: c.State.ExitCode,
+      restartCount: c.RestartCount ?? 0,
+      health: ((c.State as { Health?: { Status?: string } }).Health?.Status ?? '') as ContainerInfo['health'],
+      created: c.Created,
+      networkMode: c.HostConfig.NetworkMode ?? '',
+      ports: Object.entries(c.HostConfig.PortBindings ?? {}).flatMap(([containerPort, bindings]) =>
+        ((bindings as { HostPort?: string }[] | null) ?? []).map((b) => ({
+          hostPort: Number(b.HostPort),
+          containerPort,
+        })),
+      ),
       labels: c.Config.Labels ?? {},
       mounts: (c.Mounts ?? []).map((m) => ({
         type: m.Type ?? '',
@@ -76,6 +99,12 @@ export function dockerApiFrom(docker: Docker): DockerApi {
         throw err;
       }
     },
+    async logTail(id, lines) {
+      const raw = (await docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as Buffer;
+      return demultiplex(raw);
+    },
     async volumeExists(name) {
       try {
         await docker.getVolume(name).inspect();
@@ -86,4 +115,16 @@ export function dockerApiFrom(docker: Docker): DockerApi {
       }
     },
   };
+}
+
+/** Docker multiplexes stdout/stderr of non-tty containers in 8-byte-framed chunks; keep only the text. */
+export function demultiplex(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= raw.length && (raw[at] === 1 || raw[at] === 2) && raw[at + 1] === 0) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return (at === 0 ? raw : Buffer.concat(parts)).toString('utf8');
 }

@@ -6,10 +6,15 @@ import { uploadFiles } from './artifact.js';
 import { newBackupId } from './backup/record.js';
 import type { Log } from './log.js';
 import { backup, type PendingCleanup } from './operations/backup.js';
+import { deploy, failedChecks } from './operations/deploy.js';
+import { gatherFacts } from './operations/facts.js';
 import { list } from './operations/list.js';
+import { currentContainer } from './operations/service.js';
+import { verifyContainer } from './operations/verify.js';
+import type { RemoteHost } from './remote-host.js';
 import { parseSettings, SECRET_INPUTS, type Settings } from './settings.js';
 import { openHost } from './ssh/open.js';
-import { backupSummary, listSummary, planSummary } from './summary.js';
+import { backupSummary, deploySummary, listSummary, planSummary, verifySummary } from './summary.js';
 import { TOOL_VERSION } from './version.js';
 
 export const coreLog: Log = {
@@ -35,6 +40,8 @@ export function readSettings(): Settings {
   maskSecrets();
   return parseSettings((name) => core.getInput(name), process.env);
 }
+
+const savePending = (p: PendingCleanup | null): void => core.saveState('pending', p ? JSON.stringify(p) : '');
 
 function workDir(name: string): string {
   const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'eqmd-rollback', name);
@@ -74,7 +81,9 @@ export async function run(): Promise<void> {
     core.debug(`SSH handshakes: ${handshakes}`);
     try {
       if (settings.command === 'backup') await runBackup(settings, host);
-      else await runList(settings, host);
+      else if (settings.command === 'list') await runList(settings, host);
+      else if (settings.command === 'deploy') await runDeploy(settings, host);
+      else await runVerify(settings, host);
     } finally {
       await host.close();
     }
@@ -91,7 +100,7 @@ async function runBackup(settings: Settings, host: Parameters<typeof backup>[0])
     reason: 'manual',
     now,
     toolVersion: TOOL_VERSION,
-    onPending: (p: PendingCleanup | null) => core.saveState('pending', p ? JSON.stringify(p) : ''),
+    onPending: savePending,
   });
   if (outcome.dryRun) {
     await core.summary.addRaw(planSummary('backup', outcome.plan)).write();
@@ -122,4 +131,86 @@ async function runList(settings: Settings, host: Parameters<typeof list>[0]): Pr
     .addRaw(listSummary(outcome.project, outcome.backupDir, outcome.sets, outcome.unreadable) + artifact)
     .write();
   core.info(`${outcome.sets.length} backup set(s) of ${outcome.project} in ${outcome.backupDir}`);
+}
+
+async function runDeploy(settings: Settings, host: RemoteHost): Promise<void> {
+  const outcome = await deploy(host, settings, coreLog, {
+    newId: () => newBackupId(new Date()),
+    now: () => new Date(),
+    toolVersion: TOOL_VERSION,
+    onPending: savePending,
+  });
+  if (outcome.dryRun) {
+    await core.summary.addRaw(planSummary('deploy', outcome.plan)).write();
+    return;
+  }
+  const d = outcome;
+  const dir = workDir(`deploy-${d.preDeploy.manifest.id}`);
+  const files = [join(dir, 'manifest.json')];
+  writeFileSync(files[0]!, `${JSON.stringify(d.preDeploy.manifest, null, 2)}\n`);
+  if (d.failedState) {
+    files.push(join(dir, 'failed-state-manifest.json'));
+    writeFileSync(files[1]!, `${JSON.stringify(d.failedState.manifest, null, 2)}\n`);
+  }
+  const report = {
+    ok: d.ok,
+    strategy: d.strategy,
+    previousImage: d.previousImage,
+    deployedImage: d.deployedImage,
+    rolledBack: d.rolledBack,
+    healthy: d.healthy,
+    preDeploy: d.preDeploy.manifest.id,
+    failedState: d.failedState?.manifest.id ?? null,
+    failure: d.failure,
+    verify: d.verify,
+    rollbackVerify: d.rollbackVerify,
+    restored: d.restored,
+    notes: d.notes,
+    timings: d.timings,
+  };
+  files.push(join(dir, 'deploy-report.json'));
+  writeFileSync(files.at(-1)!, `${JSON.stringify(report, null, 2)}\n`);
+  core.setOutput('backup-id', d.preDeploy.manifest.id);
+  core.setOutput('manifest', files[0]!);
+  core.setOutput('previous-image', d.previousImage);
+  core.setOutput('deployed-image', d.deployedImage);
+  core.setOutput('rolled-back', String(d.rolledBack));
+  core.setOutput('health', d.healthy ? 'healthy' : 'unhealthy');
+  const artifact = await upload(settings, `eqmd-deploy-${d.preDeploy.manifest.id}`, dir, files);
+  const view = {
+    ...d,
+    preDeploy: { id: d.preDeploy.manifest.id, dir: d.preDeploy.dir },
+    failedState: d.failedState ? { id: d.failedState.manifest.id, dir: d.failedState.dir } : null,
+  };
+  await core.summary.addRaw(deploySummary(view, artifact)).write();
+  if (d.ok) {
+    core.info(`deployed ${d.deployedImage} (previous ${d.previousImage}); backup ${d.preDeploy.manifest.id}`);
+    return;
+  }
+  const state = d.rolledBack
+    ? `rolled back to ${d.deployedImage} (${d.healthy ? 'healthy' : 'NOT healthy'})`
+    : d.healthy
+      ? `production unchanged on ${d.previousImage}`
+      : `left on ${d.deployedImage} (no rollback)`;
+  core.setFailed(`deploy of ${settings.deploy.version} failed: ${d.failure}. ${state}.`);
+}
+
+async function runVerify(settings: Settings, host: RemoteHost): Promise<void> {
+  const facts = await gatherFacts(host, settings, coreLog);
+  const container = await currentContainer(host, facts.project, settings.app.service);
+  if (!container)
+    throw new Error(`service ${settings.app.service} of project ${facts.project} has no container`);
+  const report = await core.group('Verify', () =>
+    verifyContainer(host, container.id, settings.verify.health, settings.verify, coreLog),
+  );
+  core.setOutput('health', report.healthy ? 'healthy' : 'unhealthy');
+  core.setOutput('deployed-image', facts.probe.imageVariable);
+  const dir = workDir(`verify-${settings.run.runId || newBackupId(new Date())}`);
+  const path = join(dir, 'verify-report.json');
+  writeFileSync(path, `${JSON.stringify({ image: facts.probe.imageVariable, ...report }, null, 2)}\n`);
+  const artifact = await upload(settings, `eqmd-verify-${settings.run.runId || Date.now()}`, dir, [path]);
+  await core.summary.addRaw(verifySummary(facts.probe.imageVariable, report) + artifact).write();
+  if (!report.healthy) {
+    core.setFailed(`verification failed: ${failedChecks(report)}`);
+  }
 }

@@ -1,4 +1,13 @@
 import type { DockerApi } from './docker-api.js';
+import type { HealthUrl } from './settings.js';
+
+/** One HTTP answer, or the reason there was none (status 0). */
+export interface HttpAnswer {
+  status: number;
+  /** The first bytes of the body, for reports. */
+  body: string;
+  error: string;
+}
 
 export interface ExecOptions {
   /** Sent on the command's stdin, then closed: how secrets and file contents reach the host. */
@@ -24,5 +33,7 @@ export interface RemoteHost {
   readonly description: string;
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   readonly docker: DockerApi;
+  /** GET a URL as the host sees it (through the SSH connection: no curl needed on the host). */
+  httpGet(url: HealthUrl, timeoutMs: number): Promise<HttpAnswer>;
   close(): Promise<void>;
 }

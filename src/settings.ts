@@ -1,7 +1,7 @@
 import { InputError } from './errors.js';
 import * as v from './validate.js';
 
-export const COMMANDS = ['backup', 'list'] as const;
+export const COMMANDS = ['backup', 'list', 'deploy', 'verify'] as const;
 export type Command = (typeof COMMANDS)[number];
 export const DATABASE_KINDS = ['auto', 'sqlite', 'postgres', 'none'] as const;
 export type DatabaseKind = (typeof DATABASE_KINDS)[number];
@@ -87,11 +87,50 @@ export interface RunInfo {
   serverUrl: string;
 }
 
+export const RESTORE_DATABASE = ['auto', 'always', 'never'] as const;
+export const STRATEGIES = ['recreate', 'blue-green'] as const;
+
+export interface DeploySettings {
+  /** The tag to deploy ('' when the command does not deploy). */
+  version: string;
+  registryUsername: string;
+  /** Secret: reaches `docker login --password-stdin` on stdin only. */
+  registryPassword: string;
+  /** Run in a throwaway container of the new image before anything changes. */
+  preDeployCommand: string;
+  autoRollback: boolean;
+  /** auto: restore when the schema fingerprint no longer matches the pre-deploy backup. */
+  restoreDatabase: (typeof RESTORE_DATABASE)[number];
+  strategy: (typeof STRATEGIES)[number];
+  stagingPort: number;
+}
+
+export interface HealthUrl {
+  protocol: 'http:' | 'https:';
+  host: string;
+  port: number;
+  /** Path and query, e.g. /health/. */
+  path: string;
+}
+
+export interface VerifySettings {
+  health: HealthUrl;
+  healthTimeoutMs: number;
+  healthIntervalMs: number;
+  /** Run in the service container; '' skips the check. */
+  dbCheckCommand: string;
+  staticFiles: string[];
+  staticPath: string;
+  smokeCommands: string[];
+}
+
 export interface Settings {
   command: Command;
   connection: ConnectionSettings;
   app: AppSettings;
   backup: BackupSettings;
+  deploy: DeploySettings;
+  verify: VerifySettings;
   output: OutputSettings;
   run: RunInfo;
 }
@@ -146,6 +185,40 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     artifactRetentionDays: v.integer('artifact-retention-days', input('artifact-retention-days'), 0, 90),
     dryRun: v.bool('dry-run', input('dry-run')),
   };
+  const version = input('version');
+  if (command === 'deploy' && !version) throw new InputError('version', '', 'the tag to deploy, e.g. v1.2.0');
+  const registryUsername = input('registry-username');
+  const registryPassword = input('registry-password');
+  if (!!registryUsername !== !!registryPassword) {
+    throw new InputError(
+      registryUsername ? 'registry-password' : 'registry-username',
+      '',
+      'both registry-username and registry-password, or neither',
+    );
+  }
+  const deploy: DeploySettings = {
+    version: version && v.tag('version', version),
+    registryUsername: registryUsername && v.singleLine('registry-username', registryUsername),
+    registryPassword,
+    preDeployCommand: input('pre-deploy-command'),
+    autoRollback: v.bool('auto-rollback', input('auto-rollback')),
+    restoreDatabase: v.oneOf('restore-database', input('restore-database'), RESTORE_DATABASE),
+    strategy: v.oneOf('strategy', input('strategy'), STRATEGIES),
+    stagingPort: v.integer('staging-port', input('staging-port'), 1, 65535),
+  };
+  const healthTimeout = v.integer('health-timeout', input('health-timeout'), 1, 3600);
+  const verify: VerifySettings = {
+    health: parseHealthUrl(input('health-url')),
+    healthTimeoutMs: healthTimeout * 1000,
+    healthIntervalMs: v.integer('health-interval', input('health-interval'), 1, healthTimeout) * 1000,
+    dbCheckCommand: input('db-check-command'),
+    staticFiles: v.list(input('static-files')).map((f) => v.path('static-files', f)),
+    staticPath: v.path('static-path', input('static-path'), { absolute: true }),
+    smokeCommands: (read('smoke-commands') || '')
+      .split('\n')
+      .map((c) => c.trim())
+      .filter(Boolean),
+  };
   const run: RunInfo = {
     repository: env.GITHUB_REPOSITORY ?? '',
     sha: env.GITHUB_SHA ?? '',
@@ -155,7 +228,32 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     workflow: env.GITHUB_WORKFLOW ?? '',
     serverUrl: env.GITHUB_SERVER_URL ?? '',
   };
-  return { command, connection, app, backup, output, run };
+  return { command, connection, app, backup, deploy, verify, output, run };
+}
+
+/** The health URL as seen from the host: fetched through the SSH connection, so it may say localhost. */
+export function parseHealthUrl(value: string): HealthUrl {
+  const fail = (): never => {
+    throw new InputError(
+      'health-url',
+      value,
+      'an http(s) URL as seen from the host, e.g. http://localhost:8778/health/',
+    );
+  };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail();
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return fail();
+  const hostName = url.hostname.replace(/^\[|\]$/g, '');
+  return {
+    protocol: url.protocol,
+    host: v.host('health-url', hostName),
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+    path: `${url.pathname}${url.search}`,
+  };
 }
 
 function parseConnection(
@@ -271,6 +369,16 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'upload-artifact': 'true',
   'artifact-retention-days': '0',
   'dry-run': 'false',
+  'auto-rollback': 'true',
+  'restore-database': 'auto',
+  strategy: 'recreate',
+  'staging-port': '8779',
+  'health-url': 'http://localhost:8778/health/',
+  'health-timeout': '60',
+  'health-interval': '2',
+  'db-check-command': 'python manage.py check --database default',
+  'static-files': 'manifest.json, sw.js',
+  'static-path': '/app/staticfiles',
 };
 
 /** Inputs whose values are secrets: masked in logs as soon as they are read. */

@@ -68,3 +68,102 @@ export function listSummary(
 export function planSummary(command: string, plan: string): string {
   return [`## eqmd-rollback: ${command} (dry run — nothing changed)`, '', '```', plan, '```', ''].join('\n');
 }
+
+type CheckRow = { check: string; ok: boolean; detail: string };
+
+function checkTable(rows: readonly CheckRow[]): string[] {
+  return [
+    '| check | result | detail |',
+    '|---|---|---|',
+    ...rows.map((c) => `| ${cell(c.check)} | ${c.ok ? '✅' : '❌'} | ${cell(c.detail)} |`),
+  ];
+}
+
+export interface VerifyView {
+  healthy: boolean;
+  checks: CheckRow[];
+  lastAnswer: string;
+  container: string;
+  logTail: string;
+  decidedAfterMs: number;
+  failFast: boolean;
+}
+
+function failureDetails(v: VerifyView): string[] {
+  return [
+    `Probe: ${v.lastAnswer}. Container: ${v.container}. Decided after ${(v.decidedAfterMs / 1000).toFixed(1)} s${v.failFast ? ' (fail-fast)' : ''}.`,
+    ...(v.logTail.trim()
+      ? ['', '<details><summary>last log lines</summary>', '', '```', v.logTail.trim(), '```', '</details>']
+      : []),
+  ];
+}
+
+export function verifySummary(image: string, v: VerifyView): string {
+  return [
+    `## eqmd-rollback: verify ${v.healthy ? '✅ healthy' : '❌ unhealthy'}`,
+    '',
+    `Image: \`${image}\`.`,
+    '',
+    ...checkTable(v.checks),
+    '',
+    ...(v.healthy ? [] : failureDetails(v)),
+    '',
+  ].join('\n');
+}
+
+export interface DeployView {
+  ok: boolean;
+  strategy: string;
+  previousImage: string;
+  deployedImage: string;
+  rolledBack: boolean;
+  healthy: boolean;
+  preDeploy: { id: string; dir: string };
+  failedState: { id: string; dir: string } | null;
+  verify: VerifyView | null;
+  rollbackVerify: VerifyView | null;
+  restored: string[];
+  notes: string[];
+  failure: string;
+  timings: { totalMs: number; detectMs: number | null; recoveryMs: number | null };
+}
+
+const secs = (ms: number | null): string => (ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`);
+
+export function deploySummary(d: DeployView, artifact: string): string {
+  const headline = d.ok
+    ? `✅ deployed \`${d.deployedImage}\``
+    : d.rolledBack
+      ? `❌ deploy failed — ${d.healthy ? 'rolled back, previous version healthy' : 'rolled back, but the previous version is NOT healthy'}`
+      : `❌ deploy failed — ${d.healthy ? 'production unchanged and healthy' : 'NOT rolled back'}`;
+  return [
+    `## eqmd-rollback: ${headline}`,
+    '',
+    `Strategy ${d.strategy}. Previous image \`${d.previousImage}\`; now running \`${d.deployedImage}\`. ` +
+      `Pre-deploy backup \`${d.preDeploy.id}\` (\`${d.preDeploy.dir}\`).`,
+    '',
+    ...(d.verify ? ['### Verification of the new version', '', ...checkTable(d.verify.checks), ''] : []),
+    ...(d.ok
+      ? []
+      : ['### What failed', '', d.failure, '', ...(d.verify ? failureDetails(d.verify) : []), '']),
+    ...(d.restored.length || d.rolledBack
+      ? [
+          '### What was restored',
+          '',
+          ...d.restored.map((r) => `- ${r}`),
+          ...(d.failedState
+            ? [
+                `- the failed state was saved first as backup set \`${d.failedState.id}\` (\`${d.failedState.dir}\`)`,
+              ]
+            : []),
+          '',
+        ]
+      : []),
+    ...(d.rollbackVerify
+      ? ['### Verification after the rollback', '', ...checkTable(d.rollbackVerify.checks), '']
+      : []),
+    ...(d.notes.length ? ['### Notes', '', ...d.notes.map((n) => `- ${n}`), ''] : []),
+    `Timings: total ${secs(d.timings.totalMs)}, switch → decision ${secs(d.timings.detectMs)}, recovery ${secs(d.timings.recoveryMs)}. ${artifact}`,
+    '',
+  ].join('\n');
+}

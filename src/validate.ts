@@ -133,6 +133,12 @@ export function artifactName(input: string, value: string): string {
   );
 }
 
+/** Free text that will be one argument: no control characters (a newline would start a new command). */
+export function singleLine(input: string, value: string): string {
+  if (PATH_CHARS.test(value) && value.length <= 256) return value;
+  throw new InputError(input, value, 'one line of at most 256 characters');
+}
+
 /** Splits a comma- or newline-separated list, dropping blanks. */
 export function list(value: string): string[] {
   return value

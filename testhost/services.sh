@@ -42,7 +42,9 @@ start_hostpg() {
   pg_lsclusters -h | grep -q '^15 main 5432 ' || die "host PostgreSQL cluster 15/main is not on port 5432"
   if ! pg_lsclusters -h | grep -q '^15 main 5432 online'; then
     log "starting host PostgreSQL 15/main"
-    pg_ctlcluster 15 main start || die "could not start host PostgreSQL (see /var/log/postgresql/)"
+    # Output to a file: nothing the daemon inherits may hold a caller's pipe open.
+    pg_ctlcluster 15 main start </dev/null >"$LOG_DIR/hostpg.log" 2>&1 \
+      || { tail_of "$LOG_DIR/hostpg.log"; die "could not start host PostgreSQL (see /var/log/postgresql/)"; }
     touch "$STATE_DIR/started-hostpg"
   fi
   # Idempotent: a login that works means role, password and database are right.

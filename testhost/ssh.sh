@@ -90,7 +90,8 @@ start_sshd() {
   log "starting $name on 127.0.0.1:$port"
   mkdir -p /run/sshd
   /usr/sbin/sshd -t -f "$cfg" || die "invalid $cfg"
-  setsid -f /usr/sbin/sshd -f "$cfg" -E "$LOG_DIR/$name.log" </dev/null
+  # Detached from our stdout/stderr: a daemon holding a caller's pipe (CI's log) keeps it open forever.
+  setsid -f /usr/sbin/sshd -f "$cfg" -E "$LOG_DIR/$name.log" </dev/null >/dev/null 2>&1
   wait_for 10 port_open "$port" || { tail_of "$LOG_DIR/$name.log"; die "$name did not listen on 127.0.0.1:$port"; }
 }
 

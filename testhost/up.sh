@@ -21,8 +21,9 @@ start_hostpg
 setup_ssh
 
 "$TESTHOST_DIR/build-postgres.sh"
-"$TESTHOST_DIR/build-app.sh" v1 v1
-"$TESTHOST_DIR/build-app.sh" v2 v2
+# Variants (variants/*/, table in README.md): v1 base, v2 adds a nullable column,
+# v3 drops a column and fails /health/, v4 exits at start, v5 a second good v2.
+for v in v1 v2 v3 v4 v5; do "$TESTHOST_DIR/build-app.sh" "$v" "$v"; done
 
 for name in a b c; do
   instance_healthy "$name" && continue

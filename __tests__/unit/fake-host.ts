@@ -1,6 +1,7 @@
 import type { ContainerInfo, DockerApi, ImageInfo } from '../../src/docker-api.js';
 import type { Log } from '../../src/log.js';
-import type { ExecOptions, ExecResult, RemoteHost } from '../../src/remote-host.js';
+import type { ExecOptions, ExecResult, HttpAnswer, RemoteHost } from '../../src/remote-host.js';
+import type { HealthUrl } from '../../src/settings.js';
 
 export type Reply = Partial<Omit<ExecResult, 'stdout'>> & { stdout?: string | Buffer };
 
@@ -10,6 +11,9 @@ export class FakeHost implements RemoteHost {
   readonly commands: { command: string; stdin?: string }[] = [];
   readonly rules: [RegExp, Reply | ((command: string, stdin?: string) => Reply)][] = [];
   docker: DockerApi;
+  /** Answers for httpGet, consumed in order; the last one repeats. */
+  http: HttpAnswer[] = [{ status: 200, body: 'ok', error: '' }];
+  readonly httpCalls: HealthUrl[] = [];
 
   constructor(docker: Partial<DockerApi> = {}) {
     this.docker = {
@@ -19,6 +23,7 @@ export class FakeHost implements RemoteHost {
       },
       inspectImage: async () => null,
       volumeExists: async () => false,
+      logTail: async () => '',
       ...docker,
     };
   }
@@ -39,6 +44,11 @@ export class FakeHost implements RemoteHost {
       stdout: Buffer.from(reply.stdout ?? ''),
       stderr: reply.stderr ?? '',
     };
+  }
+
+  async httpGet(url: HealthUrl): Promise<HttpAnswer> {
+    this.httpCalls.push(url);
+    return this.http.length > 1 ? this.http.shift()! : this.http[0]!;
   }
 
   ran(pattern: RegExp): boolean {
@@ -65,7 +75,14 @@ export const appContainer: ContainerInfo = {
   image: 'registry.local/eqmd:v1',
   imageId: 'sha256:1111',
   running: true,
+  restarting: false,
   status: 'running',
+  exitCode: 0,
+  restartCount: 0,
+  health: '',
+  created: '2026-11-24T10:00:00Z',
+  networkMode: 'eqmd-a_default',
+  ports: [{ hostPort: 8778, containerPort: '8000/tcp' }],
   labels: { 'com.docker.compose.project': 'eqmd-a' },
   mounts: [
     { type: 'volume', name: 'eqmd-a_database', source: '', destination: '/app/database' },

@@ -85,9 +85,15 @@ test('database decision table', () => {
     'refused',
   );
   assert.equal(kind(decideDatabase(settings({ database: 'none' }), null, null, false)), 'none');
+  const stopped = decideDatabase(settings({ database: 'sqlite' }), container('app', false), null, true);
+  assert.ok(
+    stopped.ok && stopped.target.kind === 'sqlite' && !stopped.target.running,
+    'a stopped app is read through a helper',
+  );
   assert.equal(
-    kind(decideDatabase(settings({ database: 'sqlite' }), container('app', false), null, true)),
+    kind(decideDatabase(settings({ database: 'sqlite' }), null, null, true)),
     'refused',
+    'no container at all',
   );
   assert.equal(
     kind(decideDatabase(settings({ database: 'postgres' }), container('app'), null, true)),

@@ -42,15 +42,39 @@ export function tagImageStep(imageId: string, tag: string): Step {
   };
 }
 
-/** SQLite through the backup API inside the app container, then copied out and checksummed on the host. */
-export function sqliteStep(p: SetPaths, containerId: string, sqlitePath: string, id: string): Step {
+export function helperName(id: string): string {
+  return `eqmd-rollback-helper-${id}`;
+}
+
+/**
+ * A container of the service's image that mounts the (stopped) service's volumes at the same paths
+ * and only sleeps: the backup API can run in it when the app itself cannot be exec'd.
+ */
+export function startHelperCommand(id: string, serviceContainer: string, image: string): string {
+  return `${argv('docker', 'run', '-d', '--name', helperName(id), '--label', `${HELPER_LABEL}=${id}`, '--network', 'none', '--volumes-from', serviceContainer, '--entrypoint', 'sh', image, '-c', 'sleep 86400')} >/dev/null`;
+}
+
+/**
+ * SQLite through the backup API inside the app container (or, when the service is stopped, a helper
+ * container mounting its volumes), then copied out and checksummed on the host.
+ */
+export function sqliteStep(
+  p: SetPaths,
+  target: { containerId: string; running: boolean; image: string },
+  sqlitePath: string,
+  id: string,
+): Step {
   const inContainer = `/tmp/eqmd-rollback-${id}.sqlite3`;
   const dest = `${p.tmp}/database.sqlite3`;
-  const rmInContainer = argv('docker', 'exec', containerId, 'rm', '-f', inContainer);
+  const containerId = target.running ? target.containerId : helperName(id);
+  const cleanup = target.running
+    ? `${argv('docker', 'exec', containerId, 'rm', '-f', inContainer)} >/dev/null 2>&1 || true`
+    : `docker rm -f ${helperName(id)} >/dev/null 2>&1 || true`;
   return {
     title: `Copy the SQLite database ${sqlitePath} with the backup API and verify the copy`,
     command: bashScript([
-      `trap ${quote(`${rmInContainer} >/dev/null 2>&1 || true`)} EXIT`,
+      ...(target.running ? [] : [startHelperCommand(id, target.containerId, target.image)]),
+      `trap ${quote(cleanup)} EXIT`,
       'py=$(' +
         argv('docker', 'exec', containerId, 'sh', '-c', 'command -v python3 || command -v python') +
         ') || ' +

@@ -3,7 +3,8 @@ import type { BackupSettings, PostgresUrl } from '../settings.js';
 
 export type DatabaseTarget =
   | { kind: 'none' }
-  | { kind: 'sqlite'; containerId: string; path: string }
+  /** `running: false`: read through a helper container that mounts the stopped service's volumes. */
+  | { kind: 'sqlite'; containerId: string; running: boolean; path: string }
   | { kind: 'postgres'; via: 'postgres-service'; containerId: string; service: string }
   | { kind: 'postgres'; via: 'database-url'; url: PostgresUrl };
 
@@ -20,7 +21,6 @@ export function decideDatabase(
   postgres: ContainerInfo | null,
   sqliteExists: boolean,
 ): DatabaseDecision {
-  const runningApp = app?.running ? app : null;
   const runningPg = postgres?.running ? postgres : null;
   const viaPostgres = (): DatabaseDecision => {
     if (b.databaseUrl)
@@ -42,17 +42,21 @@ export function decideDatabase(
     };
   };
   const viaSqlite = (): DatabaseDecision => {
-    if (!runningApp)
+    if (!app)
       return {
         ok: false,
-        why: 'the SQLite database is read through the app container, which is not running',
+        why: 'the SQLite database is read through the app service, which has no container',
       };
-    if (!sqliteExists)
+    if (!sqliteExists) {
       return {
         ok: false,
-        why: `no SQLite database at ${b.sqlitePath} in container ${runningApp.name} (sqlite-path)`,
+        why: `no SQLite database at ${b.sqlitePath} in container ${app.name} (sqlite-path)`,
       };
-    return { ok: true, target: { kind: 'sqlite', containerId: runningApp.id, path: b.sqlitePath } };
+    }
+    return {
+      ok: true,
+      target: { kind: 'sqlite', containerId: app.id, running: app.running, path: b.sqlitePath },
+    };
   };
   switch (b.database) {
     case 'none':
@@ -63,12 +67,12 @@ export function decideDatabase(
       return viaSqlite();
     case 'auto':
       if (b.databaseUrl || runningPg) return viaPostgres();
-      if (runningApp && sqliteExists) return viaSqlite();
+      if (app && sqliteExists) return viaSqlite();
       return {
         ok: false,
         why:
           `no database found: no database-url, no running '${b.postgresService}' service, and no SQLite file at ` +
-          `${b.sqlitePath} in a running app container. Set database (sqlite | postgres) and its location, or ` +
+          `${b.sqlitePath} in the app container. Set database (sqlite | postgres) and its location, or ` +
           'database: none to back up without the database',
       };
   }

@@ -139,12 +139,24 @@ async function planBackup(host: RemoteHost, settings: Settings, log: Log, id: st
     : [];
   const postgres = pgContainers.find((c) => c.running) ?? null;
   let sqliteExists = false;
-  if (
-    (b.database === 'sqlite' || (b.database === 'auto' && !postgres && !b.databaseUrl)) &&
-    container?.running
-  ) {
-    const probe = await host.exec(argv('docker', 'exec', container.id, 'test', '-f', b.sqlitePath));
-    sqliteExists = probe.code === 0;
+  if ((b.database === 'sqlite' || (b.database === 'auto' && !postgres && !b.databaseUrl)) && container) {
+    const test = container.running
+      ? argv('docker', 'exec', container.id, 'test', '-f', b.sqlitePath)
+      : argv(
+          'docker',
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '--volumes-from',
+          container.id,
+          '--entrypoint',
+          'test',
+          image.id,
+          '-f',
+          b.sqlitePath,
+        );
+    sqliteExists = (await host.exec(test)).code === 0;
   }
   const decision = decideDatabase(b, container, postgres, sqliteExists);
   if (!decision.ok) throw new RefusedError(decision.why);
@@ -172,7 +184,12 @@ async function planBackup(host: RemoteHost, settings: Settings, log: Log, id: st
       tag: tagImageStep(image.id, tag),
       database:
         database.kind === 'sqlite'
-          ? sqliteStep(paths, database.containerId, database.path, id)
+          ? sqliteStep(
+              paths,
+              { containerId: database.containerId, running: database.running, image: image.id },
+              database.path,
+              id,
+            )
           : database.kind === 'postgres'
             ? database.via === 'database-url'
               ? postgresUrlStep(paths, database.url)

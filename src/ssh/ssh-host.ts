@@ -1,9 +1,12 @@
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import Docker from 'dockerode';
 import type { Client } from 'ssh2';
 import { dockerApiFrom, type DockerApi } from '../docker-api.js';
-import type { ExecOptions, ExecResult, RemoteHost } from '../remote-host.js';
+import type { ExecOptions, ExecResult, HttpAnswer, RemoteHost } from '../remote-host.js';
+import type { HealthUrl } from '../settings.js';
 
 const STDOUT_LIMIT = 256 * 1024 * 1024;
 const STDERR_TAIL = 64 * 1024;
@@ -92,6 +95,55 @@ export class SshHost implements RemoteHost {
         });
         channel.end(opts.stdin ?? undefined);
       });
+    });
+  }
+
+  async httpGet(url: HealthUrl, timeoutMs: number): Promise<HttpAnswer> {
+    let stream: Duplex;
+    try {
+      stream = await new Promise<Duplex>((resolve, reject) =>
+        this.client.forwardOut('127.0.0.1', 0, url.host, url.port, (err, s) =>
+          err ? reject(err) : resolve(s),
+        ),
+      );
+    } catch (err) {
+      // The host refused the forward: nothing listens there (yet). That is an answer, not a crash.
+      return {
+        status: 0,
+        body: '',
+        error: `no connection to ${url.host}:${url.port} (${(err as Error).message})`,
+      };
+    }
+    return new Promise((resolve) => {
+      const socket =
+        url.protocol === 'https:'
+          ? // The endpoint is on the host, reached through the verified SSH connection; its certificate
+            // (often self-signed on localhost) adds nothing to that trust.
+            tls.connect({ socket: stream, servername: url.host, rejectUnauthorized: false })
+          : stream;
+      const request = (url.protocol === 'https:' ? https : http).request(
+        {
+          createConnection: () => socket as never,
+          method: 'GET',
+          path: url.path,
+          headers: { host: `${url.host}:${url.port}`, 'user-agent': 'eqmd-rollback', connection: 'close' },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => {
+            if (body.length < 512) body += chunk.toString('utf8');
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, 512), error: '' }));
+          res.on('error', (err) => resolve({ status: res.statusCode ?? 0, body, error: err.message }));
+        },
+      );
+      request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      request.on('error', (err) => {
+        stream.destroy();
+        resolve({ status: 0, body: '', error: err.message });
+      });
+      request.end();
     });
   }
 

@@ -8,9 +8,12 @@ from .models import Patient
 
 
 def health(request):
-    # Healthy only when a real query on the app's own table succeeds.
+    # Healthy only when a real query on the app's own table succeeds. It selects
+    # whole rows (every column of this version's model), not just COUNT(*), so a
+    # column dropped by a later migration (variant v3 drops `notes`) makes an older
+    # version's /health/ fail: the "roll back the image but not the DB" case.
     try:
-        Patient.objects.count()
+        list(Patient.objects.all()[:1])
     except Exception as exc:  # any DB failure is "unhealthy", with the reason
         return HttpResponse(f"unhealthy: {exc}", status=500, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,263 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Manifest } from '../../src/manifest.js';
+import {
+  connectionInputs,
+  getJson,
+  resetInstance,
+  runAction,
+  sh,
+  testHost,
+  type ActionRun,
+  type Instance,
+} from './harness.js';
+
+const h = testHost();
+const { a, b } = h.instances;
+
+/** Every patient row as the live database has it: the "every row back" check compares these. */
+function rows(instance: Instance): string {
+  if (instance.database === 'sqlite') {
+    return sh(
+      `sqlite3 /var/lib/docker/volumes/${instance.composeProject}_database/_data/db.sqlite3 'SELECT id, name, notes FROM records_patient ORDER BY id'`,
+    );
+  }
+  const pg = sh(
+    `docker ps -q --filter label=com.docker.compose.project=${instance.composeProject} --filter label=com.docker.compose.service=postgres`,
+  ).trim();
+  return sh(
+    `docker exec ${pg} sh -c 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -c "SELECT id, name, notes FROM records_patient ORDER BY id"'`,
+  );
+}
+const env = (i: Instance) => readFileSync(join(i.projectDir, '.env'), 'utf8');
+const version = (i: Instance) => fetch(`${i.baseUrl}/version/`).then((r) => r.text());
+const appContainer = (i: Instance) =>
+  sh(
+    `docker ps -q --filter label=com.docker.compose.project=${i.composeProject} --filter label=com.docker.compose.service=eqmd`,
+  ).trim();
+function report(run: ActionRun): {
+  timings: { totalMs: number; detectMs: number; recoveryMs: number | null };
+  notes: string[];
+  restored: string[];
+} {
+  const dir = join(run.dir, 'eqmd-rollback');
+  const sub = readdirSync(dir).find((d) => d.startsWith('deploy-'));
+  assert.ok(sub, 'the deploy wrote its report');
+  return JSON.parse(readFileSync(join(dir, sub, 'deploy-report.json'), 'utf8'));
+}
+const healthOf = (i: Instance) => ({
+  'health-url': i.healthUrl.replace('127.0.0.1', 'localhost'),
+  'health-timeout': '60',
+  'upload-artifact': 'false',
+});
+const deployA = (version: string, over: Record<string, string> = {}) =>
+  runAction({
+    command: 'deploy',
+    ...connectionInputs(h, 'v2'),
+    'project-dir': a.projectDir,
+    version,
+    ...healthOf(a),
+    ...over,
+  });
+const deployB = (version: string, over: Record<string, string> = {}) =>
+  runAction({
+    command: 'deploy',
+    ...connectionInputs(h, 'v1'),
+    'project-dir': b.projectDir,
+    version,
+    ...healthOf(b),
+    ...over,
+  });
+
+describe('deploy with verification and automatic rollback', () => {
+  test('a good version deploys: healthy, only the image line of the env file changed, data kept', async () => {
+    resetInstance('a');
+    const envBefore = env(a);
+    const rowsBefore = rows(a);
+    const r = await deployA('v2');
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.outputs['deployed-image'], `${h.image}:v2`);
+    assert.equal(r.outputs['previous-image'], `${h.image}:v1`);
+    assert.equal(r.outputs['rolled-back'], 'false');
+    assert.equal(r.outputs.health, 'healthy');
+    assert.equal(await version(a), 'v2');
+    assert.equal(env(a), envBefore.replace(`EQMD_IMAGE=${h.image}:v1`, `EQMD_IMAGE=${h.image}:v2`));
+    assert.equal(rows(a), rowsBefore);
+    const m = JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
+    assert.equal(m.reason, 'pre-deploy');
+    assert.equal(m.image.envValue, `${h.image}:v1`);
+    assert.match(r.summary, /deployed `127\.0\.0\.1:5000\/eqmd:v2`/);
+    assert.match(r.summary, /database check: python manage\.py check --database default \| ✅/);
+  });
+
+  test('a release whose migration destroys a column and answers 500 is rolled back: old image, env and every row', async () => {
+    resetInstance('a');
+    const envBefore = env(a);
+    const rowsBefore = rows(a);
+    assert.match(rowsBefore, /\|/);
+    const r = await deployA('v3');
+    assert.equal(r.code, 1, 'the step fails');
+    assert.equal(r.outputs['rolled-back'], 'true');
+    assert.equal(r.outputs.health, 'healthy');
+    assert.equal(r.outputs['deployed-image'], `${h.image}:v1`);
+    assert.equal(await version(a), 'v1');
+    assert.equal((await fetch(a.healthUrl)).status, 200);
+    assert.equal(env(a), envBefore, 'the env file is byte-identical to before');
+    assert.equal(rows(a), rowsBefore, 'every row is back, with its notes column');
+    assert.match(r.stdout, /deploy of v3 failed/);
+    assert.match(r.summary, /What was restored/);
+    assert.match(r.summary, /SQLite \/app\/database\/db\.sqlite3 restored/);
+    assert.match(r.summary, /3 server errors in a row/);
+    // The failed state was saved first, as its own verified set.
+    const failed = /saved first as backup set `([^`]+)`/.exec(r.summary)?.[1];
+    assert.ok(failed, 'the summary names the failed-state set');
+    const fm = JSON.parse(
+      readFileSync(join(a.projectDir, 'backups', failed, 'manifest.json'), 'utf8'),
+    ) as Manifest;
+    assert.equal(fm.reason, 'failed-deploy');
+    assert.equal(fm.verified, true);
+    const pre = JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
+    assert.ok(fm.database.kind === 'sqlite' && pre.database.kind === 'sqlite');
+    assert.notEqual(
+      fm.database.schemaFingerprint,
+      pre.database.schemaFingerprint,
+      'v3 really changed the schema',
+    );
+    assert.match(
+      sh(`ls -a /var/lib/docker/volumes/eqmd-a_database/_data/`),
+      /\.eqmd-aside-.*\.sqlite3/,
+      'the replaced file is kept aside',
+    );
+    const t = report(r).timings;
+    assert.ok(t.recoveryMs !== null && t.recoveryMs < 30_000, `recovered in ${t.recoveryMs} ms`);
+  });
+
+  test('a version that exits at start is detected fast, well before the health timeout', async () => {
+    resetInstance('a');
+    const r = await deployA('v4', { 'health-timeout': '120' });
+    assert.equal(r.code, 1);
+    assert.equal(r.outputs['rolled-back'], 'true');
+    assert.equal(r.outputs.health, 'healthy');
+    assert.equal(await version(a), 'v1');
+    const rep = report(r);
+    assert.ok(rep.timings.detectMs < 20_000, `decided after ${rep.timings.detectMs} ms with a 120 s timeout`);
+    assert.match(r.summary, /restart-looping|exited/);
+    assert.ok(
+      rep.notes.some((n) => /schema is unchanged/.test(n)),
+      'v4 never migrated, so the database is left alone',
+    );
+  });
+
+  test('a failed pull and a failed pre-deploy command change nothing', async () => {
+    resetInstance('a');
+    const before = {
+      env: env(a),
+      container: appContainer(a),
+      rows: rows(a),
+      sets: sh(`ls ${a.projectDir}/backups 2>/dev/null || true`),
+    };
+    const pull = await deployA('v404-does-not-exist');
+    assert.equal(pull.code, 1);
+    assert.match(pull.stdout, /Pull 127\.0\.0\.1:5000\/eqmd:v404-does-not-exist failed; nothing was changed/);
+    const pre = await deployA('v2', { 'pre-deploy-command': 'python manage.py check && exit 7' });
+    assert.equal(pre.code, 1);
+    assert.match(
+      pre.stdout,
+      /Run the pre-deploy command in 127\.0\.0\.1:5000\/eqmd:v2 failed; nothing was changed/,
+    );
+    assert.match(pre.stdout, /exited with code 7/);
+    const after = {
+      env: env(a),
+      container: appContainer(a),
+      rows: rows(a),
+      sets: sh(`ls ${a.projectDir}/backups 2>/dev/null || true`),
+    };
+    assert.deepEqual(after, before);
+    const ok = await deployA('v2', { 'pre-deploy-command': 'python manage.py check' });
+    assert.equal(ok.code, 0, 'a passing pre-deploy command lets the deploy go on');
+  });
+
+  test('PostgreSQL over docker-compose v1: a destroying release is rolled back into a fresh database', async () => {
+    resetInstance('b');
+    const envBefore = env(b);
+    const rowsBefore = rows(b);
+    const r = await deployB('v3');
+    assert.equal(r.code, 1);
+    assert.equal(r.outputs['rolled-back'], 'true');
+    assert.equal(r.outputs.health, 'healthy');
+    assert.equal(await version(b), 'v1');
+    assert.equal(env(b), envBefore);
+    assert.equal(rows(b), rowsBefore);
+    assert.match(r.summary, /PostgreSQL restored from .* into a fresh database and swapped in/);
+    const pg = sh(
+      `docker ps -q --filter label=com.docker.compose.project=eqmd-b --filter label=com.docker.compose.service=postgres`,
+    ).trim();
+    assert.match(
+      sh(
+        `docker exec ${pg} sh -c 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d postgres -At -c "SELECT datname FROM pg_database"'`,
+      ),
+      /_eqmd_aside_/,
+    );
+  });
+
+  test('blue-green: a failing candidate never switches production, and its migration is undone', async () => {
+    resetInstance('b');
+    const envBefore = env(b);
+    const rowsBefore = rows(b);
+    const r = await deployB('v3', { strategy: 'blue-green', 'staging-port': '8789' });
+    assert.equal(r.code, 1);
+    assert.match(r.summary, /production was never switched/);
+    assert.equal(env(b), envBefore, 'production configuration never changed');
+    assert.equal(await version(b), 'v1');
+    assert.equal((await fetch(b.healthUrl)).status, 200);
+    assert.equal(rows(b), rowsBefore, "the candidate's destructive migration was undone");
+    assert.equal(
+      sh(`docker ps -aq --filter name=eqmd-rollback-candidate`).trim(),
+      '',
+      'the candidate is removed',
+    );
+    assert.equal(r.outputs['rolled-back'], 'true');
+  });
+
+  test('blue-green: a good candidate is verified on the staging port, then production switches', async () => {
+    resetInstance('b');
+    const r = await deployB('v2', { strategy: 'blue-green', 'staging-port': '8789' });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(await version(b), 'v2');
+    assert.match(r.stdout, /Verify the candidate on port 8789/);
+    assert.ok(existsSync(r.outputs.manifest!));
+  });
+
+  test('verify alone reports every check and fails when one fails', async () => {
+    resetInstance('a');
+    const ok = await runAction({
+      command: 'verify',
+      ...connectionInputs(h),
+      'project-dir': a.projectDir,
+      ...healthOf(a),
+    });
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.equal(ok.outputs.health, 'healthy');
+    assert.equal(ok.outputs['deployed-image'], `${h.image}:v1`);
+    const bad = await runAction({
+      command: 'verify',
+      ...connectionInputs(h),
+      'project-dir': a.projectDir,
+      ...healthOf(a),
+      'static-files': 'manifest.json, missing.js',
+      'smoke-commands': 'test -d /app\nexit 4',
+    });
+    assert.equal(bad.code, 1);
+    assert.equal(bad.outputs.health, 'unhealthy');
+    assert.match(
+      bad.summary,
+      /static files .* \| ❌ \| exit 1: missing or empty under \/app\/staticfiles: missing\.js/,
+    );
+    assert.match(bad.summary, /smoke: test -d \/app \| ✅/);
+    assert.match(bad.summary, /smoke: exit 4 \| ❌/);
+    const data = await getJson<{ count: number }>(`${a.baseUrl}/records/count/`);
+    assert.equal(data.count, 50, 'verify changed nothing');
+  });
+});

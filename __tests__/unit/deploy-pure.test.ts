@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { registryOf, repositoryOf, restoreEnvStep, setImageVariableStep } from '../../src/deploy/commands.js';
+import { compareCounts, decideDatabaseRestore } from '../../src/deploy/decide.js';
+import type { DatabaseRecord } from '../../src/manifest.js';
+import { countRowsSql } from '../../src/restore/commands.js';
+import { judge, type Observation } from '../../src/verify/judge.js';
+
+const run = (command: string) => spawnSync('sh', ['-c', command]);
+
+test('the env rewrite changes only the image variable line, byte for byte', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'env-'));
+  const f = join(dir, '.env');
+  const before =
+    '# EquipeMed\r\nEQMD_IMAGE="ghcr.io/org/eqmd:v1"\r\nOTHER_EQMD_IMAGE=keep\r\n  EQMD_IMAGE = old \r\nSECRET=a=b\r\nLAST=no-newline';
+  writeFileSync(f, before);
+  chmodSync(f, 0o640);
+  const r = run(setImageVariableStep(f, 'EQMD_IMAGE', 'ghcr.io/org/eqmd:v2').command);
+  assert.equal(r.status, 0, r.stderr.toString());
+  const expected =
+    '# EquipeMed\r\nEQMD_IMAGE=ghcr.io/org/eqmd:v2\r\nOTHER_EQMD_IMAGE=keep\r\n  EQMD_IMAGE =ghcr.io/org/eqmd:v2\r\nSECRET=a=b\r\nLAST=no-newline';
+  assert.equal(readFileSync(f, 'utf8'), expected);
+  assert.equal(statSync(f).mode & 0o777, 0o640, 'the mode is kept');
+  assert.equal(
+    run(`ls -a ${dir} | grep -c eqmd-rollback-env || true`).stdout.toString().trim(),
+    '0',
+    'no temp file left',
+  );
+});
+
+test('the env rewrite refuses a file without the variable and leaves it untouched', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'env-'));
+  const f = join(dir, '.env');
+  writeFileSync(f, 'OTHER=1\n');
+  const r = run(setImageVariableStep(f, 'EQMD_IMAGE', 'r/eqmd:v2').command);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr.toString(), /EQMD_IMAGE is not set/);
+  assert.equal(readFileSync(f, 'utf8'), 'OTHER=1\n');
+});
+
+test('restoring the env file copies it back and keeps the live file mode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'env-'));
+  writeFileSync(join(dir, 'saved'), 'EQMD_IMAGE=r/eqmd:v1\n');
+  writeFileSync(join(dir, '.env'), 'EQMD_IMAGE=r/eqmd:v3\n');
+  chmodSync(join(dir, '.env'), 0o644);
+  assert.equal(run(restoreEnvStep(join(dir, 'saved'), join(dir, '.env')).command).status, 0);
+  assert.equal(readFileSync(join(dir, '.env'), 'utf8'), 'EQMD_IMAGE=r/eqmd:v1\n');
+  assert.equal(statSync(join(dir, '.env')).mode & 0o777, 0o644);
+});
+
+test('image reference parts', () => {
+  assert.equal(repositoryOf('127.0.0.1:5000/eqmd:v1'), '127.0.0.1:5000/eqmd');
+  assert.equal(repositoryOf('ghcr.io/org/eqmd@sha256:abc'), 'ghcr.io/org/eqmd');
+  assert.equal(repositoryOf('localhost:5000/eqmd'), 'localhost:5000/eqmd');
+  assert.equal(registryOf('127.0.0.1:5000/eqmd'), '127.0.0.1:5000');
+  assert.equal(registryOf('ghcr.io/org/eqmd'), 'ghcr.io');
+  assert.equal(registryOf('org/eqmd'), 'docker.io');
+});
+
+const running: NonNullable<Observation['container']> = {
+  running: true,
+  restarting: false,
+  status: 'running',
+  exitCode: 0,
+  restartCount: 0,
+  health: '',
+};
+const obs = (
+  at: number,
+  http: number | null,
+  container: Partial<typeof running> | null = {},
+): Observation => ({
+  at,
+  container: container === null ? null : { ...running, ...container },
+  http:
+    http === null
+      ? null
+      : { status: http, body: http >= 500 ? 'Server Error' : 'ok', error: http === 0 ? 'refused' : '' },
+});
+
+test('judge: healthy on a 2xx from a running container', () => {
+  const v = judge([obs(0, 0), obs(2000, 200)], 60_000);
+  assert.ok(v.done && v.healthy);
+});
+
+test('judge: fail fast on exit, restart loop, unhealthy, or 3 server errors in a row — not on one', () => {
+  const fast = (h: Observation[]) => {
+    const v = judge(h, 60_000);
+    return v.done && !v.healthy && v.failFast ? v.reason : 'not fast';
+  };
+  assert.match(
+    fast([obs(0, null, { running: false, status: 'exited', exitCode: 1 })]),
+    /exited \(exit code 1\)/,
+  );
+  assert.match(
+    fast([obs(0, 0), obs(500, null, { running: false, restarting: true, restartCount: 1 })]),
+    /restart-looping/,
+  );
+  assert.match(fast([obs(0, 0), obs(500, 0, { restartCount: 2 })]), /restart-looping/);
+  assert.match(fast([obs(0, 200, { health: 'unhealthy' })]), /unhealthy/);
+  assert.match(fast([obs(0, 500), obs(1000, 502), obs(2000, 500)]), /3 server errors in a row/);
+  assert.deepEqual(
+    judge([obs(0, 500), obs(1000, 0)], 60_000),
+    { done: false },
+    'one 500 then a refused connection: keep waiting',
+  );
+  assert.deepEqual(judge([obs(0, 500), obs(1000, 500), obs(2000, 200)], 60_000).done, true);
+  assert.match(fast([obs(0, null, null)]), /no container/);
+});
+
+test('judge: the deadline ends the wait, naming the last answer', () => {
+  const v = judge([obs(0, 0), obs(61_000, 404)], 60_000);
+  assert.ok(v.done && !v.healthy && !v.failFast && /within 60 s \(last: HTTP 404/.test(v.reason));
+});
+
+const db = (schema: string): DatabaseRecord => ({
+  kind: 'sqlite',
+  via: 'app-container',
+  source: '/x',
+  file: 'database.sqlite3',
+  integrity: 'ok',
+  schemaFingerprint: schema,
+  tables: {},
+});
+
+test('database restore decision: auto follows the schema; never without a snapshot', () => {
+  const snap = (schema: string) => ({ ok: true as const, database: db(schema), id: 'x' });
+  assert.equal(decideDatabaseRestore('auto', db('a'), snap('a')).restore, false);
+  assert.equal(decideDatabaseRestore('auto', db('a'), snap('b')).restore, true);
+  assert.equal(decideDatabaseRestore('always', db('a'), snap('a')).restore, true);
+  assert.equal(decideDatabaseRestore('never', db('a'), snap('b')).restore, false);
+  const noSnap = decideDatabaseRestore('always', db('a'), { ok: false, why: 'disk full' });
+  assert.equal(noSnap.restore, false);
+  assert.match(noSnap.why, /could not be snapshotted \(disk full\)/);
+  assert.equal(decideDatabaseRestore('always', { kind: 'none' }, snap('a')).restore, false);
+});
+
+test('row-count comparison and the count query quote identifiers and skip odd names', () => {
+  assert.deepEqual(compareCounts({ 'public.a': 2, 'public.b': 0 }, ['public.a|2', 'public.b|0']), []);
+  assert.deepEqual(compareCounts({ 'public.a': 2, 'public.c': 1 }, ['public.a|1']), [
+    'public.a: 1 rows, expected 2',
+    'public.c: missing rows, expected 1',
+  ]);
+  assert.equal(
+    countRowsSql(['public.records_patient', 'x.y"; DROP TABLE z; --']),
+    `SELECT 'public.records_patient' || '|' || count(*) FROM "public"."records_patient";`,
+  );
+});

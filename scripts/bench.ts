@@ -1,0 +1,197 @@
+/**
+ * `npm run bench`: deploy and recovery figures measured side by side on the local test host, in one run.
+ * Not a test: it prints numbers and ratios (and the targets from the issue) for the README.
+ *
+ * - floor: a bare `compose up -d` switch of the same images until /health/ answers, and a bare copy of
+ *   the SQLite backup into the volume (the least any database restore costs);
+ * - the action's good deploy (total; SSH handshakes counted);
+ * - the action's broken deploy (v3 destroys a column, answers 500) with automatic rollback: time from the
+ *   switch to the failure decision, recovery time to the previous version healthy, and total;
+ * - the seed's upgrade-then-emergency-rollback flow on the same host (fixed `sleep 10` + 30 × 2 s health
+ *   loop, then retag eqmd:latest + compose up) — and whether it ended healthy.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectionInputs, resetInstance, runAction, sh, testHost } from '../__tests__/e2e/harness.js';
+
+const h = testHost();
+const a = h.instances.a;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const now = () => performance.now();
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function waitHealthy(expectVersion: string, timeoutMs = 120_000): Promise<number> {
+  const start = now();
+  while (now() - start < timeoutMs) {
+    try {
+      const [health, version] = await Promise.all([
+        fetch(a.healthUrl),
+        fetch(`${a.baseUrl}/version/`).then((r) => r.text()),
+      ]);
+      if (health.status === 200 && version === expectVersion) return now() - start;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`instance a did not answer healthy on ${expectVersion} within ${timeoutMs} ms`);
+}
+
+function setImage(tag: string): void {
+  sh(`sed -i 's|^EQMD_IMAGE=.*|EQMD_IMAGE=${h.image}:${tag}|' ${a.projectDir}/.env`);
+}
+
+/** The floor: what `compose up -d` alone costs to switch images until health answers. */
+async function bareSwitch(tag: string): Promise<number> {
+  setImage(tag);
+  const start = now();
+  sh(`cd ${a.projectDir} && docker-compose up -d --no-deps eqmd >/dev/null 2>&1`);
+  await waitHealthy(tag);
+  return now() - start;
+}
+
+/** The floor of a database restore: stop, copy the backup file into the volume, start until healthy. */
+async function bareDbRestore(): Promise<number> {
+  const set = sh(`ls -d ${a.projectDir}/backups/2*/ | tail -1`).trim();
+  const c = sh(
+    `docker ps -q --filter label=com.docker.compose.project=eqmd-a --filter label=com.docker.compose.service=eqmd`,
+  ).trim();
+  const start = now();
+  sh(`cd ${a.projectDir} && docker-compose stop eqmd >/dev/null 2>&1`);
+  sh(`docker cp ${set}database.sqlite3 ${c}:/app/database/db.sqlite3`);
+  sh(`cd ${a.projectDir} && docker-compose start eqmd >/dev/null 2>&1`);
+  await waitHealthy('v1');
+  return now() - start;
+}
+
+function deployReport(dir: string): { timings: { totalMs: number; detectMs: number; recoveryMs: number } } {
+  const root = join(dir, 'eqmd-rollback');
+  const sub = readdirSync(root).find((d) => d.startsWith('deploy-'))!;
+  return JSON.parse(readFileSync(join(root, sub, 'deploy-report.json'), 'utf8'));
+}
+
+const inputs = (version: string) => ({
+  command: 'deploy',
+  ...connectionInputs(h, 'v2'),
+  'project-dir': a.projectDir,
+  version,
+  'health-url': 'http://localhost:8778/health/',
+  'health-interval': '1',
+  'upload-artifact': 'false',
+});
+
+/** The seed's flow: upgrade.sh-style deploy with its fixed waits, then emergency_rollback.sh. */
+function seedFlow(): { ms: number; endedHealthy: boolean; claimed: string } {
+  const script = `
+set -u
+cd ${a.projectDir}
+TS=$(date +%Y%m%d-%H%M%S)
+docker tag $(docker inspect -f '{{.Image}}' eqmd-a_eqmd_1) eqmd:backup-$TS            # upgrade.sh: image backup
+sed -i 's|^EQMD_IMAGE=.*|EQMD_IMAGE=${h.image}:v3|' .env; docker-compose up -d eqmd >/dev/null 2>&1
+sleep 10
+ok=0; for i in $(seq 1 30); do curl -fs ${a.healthUrl} >/dev/null && { ok=1; break; }; sleep 2; done
+[ $ok = 1 ] && exit 0
+# emergency_rollback.sh, as written in the seed
+LATEST_BACKUP=$(docker images --format "table {{.Repository}}:{{.Tag}}" | grep "eqmd:backup-" | head -1 | cut -d':' -f2)
+docker tag "eqmd:$LATEST_BACKUP" eqmd:latest
+docker-compose up -d eqmd >/dev/null 2>&1
+echo "Rollback completed"
+`;
+  const start = now();
+  const out = sh(script);
+  const ms = now() - start;
+  const code = Number(sh(`sleep 3; curl -s -o /dev/null -w '%{http_code}' ${a.healthUrl} || true`).trim());
+  sh(
+    `docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^eqmd:(backup-|latest)' | xargs -r docker rmi >/dev/null 2>&1 || true`,
+  );
+  return {
+    ms,
+    endedHealthy: code === 200,
+    claimed: out.includes('Rollback completed') ? 'reported "Rollback completed"' : 'reported failure',
+  };
+}
+
+console.log(
+  `eqmd-rollback benchmark on the local test host (instance a, SQLite), ${RUNS} runs each, medians\n`,
+);
+resetInstance('a');
+// One backup so the database-restore floor has a file to copy.
+await runAction({
+  command: 'backup',
+  ...connectionInputs(h, 'v2'),
+  'project-dir': a.projectDir,
+  'upload-artifact': 'false',
+});
+
+const floorSwitch: number[] = [];
+const floorDb: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  floorSwitch.push(await bareSwitch('v5'));
+  floorSwitch.push(await bareSwitch('v1'));
+  floorDb.push(await bareDbRestore());
+}
+
+const good: number[] = [];
+let handshakes = 0;
+const detect: number[] = [];
+const recovery: number[] = [];
+const broken: number[] = [];
+let brokenEndedHealthy = true;
+for (let i = 0; i < RUNS; i++) {
+  resetInstance('a');
+  const t = now();
+  const g = await runAction(inputs('v5'));
+  good.push(now() - t);
+  if (g.code !== 0) throw new Error(`good deploy failed:\n${g.stdout}`);
+  handshakes = Math.max(handshakes, (g.stdout.match(/^connected to /gm) ?? []).length);
+
+  resetInstance('a');
+  const t2 = now();
+  const b = await runAction(inputs('v3'));
+  broken.push(now() - t2);
+  const rep = deployReport(b.dir).timings;
+  detect.push(rep.detectMs);
+  recovery.push(rep.recoveryMs);
+  brokenEndedHealthy &&= b.outputs.health === 'healthy' && b.outputs['rolled-back'] === 'true';
+}
+
+resetInstance('a');
+const seed = seedFlow();
+resetInstance('a');
+
+const floor = median(floorSwitch) + median(floorDb);
+const rows: [string, string][] = [
+  ['bare `compose up -d` switch until healthy (floor)', s(median(floorSwitch))],
+  ['bare SQLite copy into the volume + restart until healthy (floor)', s(median(floorDb))],
+  [
+    'good deploy through the action (backup + pull + switch + verify), total',
+    `${s(median(good))} (SSH handshakes: ${handshakes})`,
+  ],
+  ['broken deploy: switch → failure decided', s(median(detect))],
+  ['broken deploy: recovery (decision → previous version healthy, data restored)', s(median(recovery))],
+  [
+    'broken deploy with automatic rollback, total',
+    `${s(median(broken))} (ended healthy with every row: ${brokenEndedHealthy})`,
+  ],
+  [
+    "seed's upgrade + emergency_rollback.sh, total",
+    `${s(seed.ms)} (${seed.claimed}; ended healthy: ${seed.endedHealthy})`,
+  ],
+];
+const ratios: [string, string, string][] = [
+  ['recovery / (switch + db restore floor)', (median(recovery) / floor).toFixed(2), 'target ≤ 2'],
+  ['broken deploy: detect + recover', s(median(detect) + median(recovery)), 'target ≤ 15 s'],
+  ['seed flow / our broken-deploy total', (seed.ms / median(broken)).toFixed(1), 'target ≥ 5'],
+];
+const table = [
+  '| measurement | value |',
+  '|---|---|',
+  ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+  '',
+  '| ratio | value | target |',
+  '|---|---|---|',
+  ...ratios.map(([k, v, t]) => `| ${k} | ${v} | ${t} |`),
+].join('\n');
+console.log(table);
+writeFileSync(process.env.BENCH_OUT ?? '/tmp/eqmd-bench.md', `${table}\n`);

@@ -1,0 +1,157 @@
+import type { Step } from '../backup/steps.js';
+import { composeLine, type ComposeTarget } from '../compose.js';
+import { argv, bashScript, quote } from '../shell.js';
+
+/** Registry host of a repository reference (Docker Hub when the first part is not a host). */
+export function registryOf(repository: string): string {
+  const first = repository.split('/')[0] ?? '';
+  return repository.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io';
+}
+
+/** The repository part of an image reference: without tag or digest. */
+export function repositoryOf(reference: string): string {
+  const noDigest = reference.split('@')[0] ?? reference;
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+export function loginStep(registry: string, username: string, password: string): Step {
+  return {
+    title: `Log in to ${registry} on the host`,
+    command: bashScript([
+      `${argv('docker', 'login', registry, '-u', username, '--password-stdin')} >/dev/null`,
+    ]),
+    stdin: password,
+    stdinNote: 'the registry password',
+  };
+}
+
+export function pullStep(reference: string): Step {
+  return {
+    title: `Pull ${reference}`,
+    command: bashScript([
+      `${argv('docker', 'pull', '-q', reference)} >/dev/null`,
+      `docker image inspect -f '{{.Id}}' ${quote(reference)}`,
+    ]),
+  };
+}
+
+export function composeConfigStep(t: ComposeTarget): Step {
+  return {
+    title: 'Check that the compose configuration is valid',
+    command: bashScript([`${composeLine(t, 'config', '-q')}`]),
+  };
+}
+
+/**
+ * The pre-deploy command runs in a throwaway container of the new image, with the service's own
+ * configuration (compose run), before anything changes. The shell's variable wins over the env file.
+ */
+export function preDeployStep(
+  t: ComposeTarget,
+  variable: string,
+  reference: string,
+  service: string,
+  command: string,
+): Step {
+  return {
+    title: `Run the pre-deploy command in ${reference}`,
+    command: bashScript([
+      `export ${variable}=${quote(reference)}`,
+      composeLine(t, 'run', '--rm', '--no-deps', '-T', '--entrypoint', 'sh', service, '-c', command),
+    ]),
+  };
+}
+
+/**
+ * Rewrites only the image variable's line(s) in the env file: every other byte (comments, order,
+ * CRLF endings, a missing final newline) is kept. Written to a temp file beside it, synced, renamed.
+ */
+export function setImageVariableStep(envPath: string, variable: string, reference: string): Step {
+  return {
+    title: `Set ${variable}=${reference} in ${envPath}`,
+    command: bashScript([
+      `f=${quote(envPath)}`,
+      `grep -Eq ${quote(`^[[:space:]]*${variable}[[:space:]]*=`)} "$f" || { echo "${variable} is not set in $f" >&2; exit 3; }`,
+      'tmp=$(mktemp "$(dirname "$f")/.eqmd-rollback-env.XXXXXX")',
+      `trap 'rm -f "$tmp"' EXIT`,
+      "cr=$'\\r'",
+      `sed -E "s|^([[:space:]]*${variable}[[:space:]]*=)[^$cr]*|\\1${reference}|" "$f" > "$tmp"`,
+      'chmod --reference="$f" "$tmp"',
+      'chown --reference="$f" "$tmp" 2>/dev/null || true',
+      'sync "$tmp"',
+      'mv -f "$tmp" "$f"',
+      'sync "$(dirname "$f")"',
+    ]),
+  };
+}
+
+/** Puts a saved env file back, atomically, keeping the current file's mode. */
+export function restoreEnvStep(savedEnv: string, envPath: string): Step {
+  return {
+    title: `Put ${envPath} back from the backup set`,
+    command: bashScript([
+      `f=${quote(envPath)}`,
+      'tmp=$(mktemp "$(dirname "$f")/.eqmd-rollback-env.XXXXXX")',
+      `trap 'rm -f "$tmp"' EXIT`,
+      `cat ${quote(savedEnv)} > "$tmp"`,
+      '[ ! -e "$f" ] || { chmod --reference="$f" "$tmp"; chown --reference="$f" "$tmp" 2>/dev/null || true; }',
+      'sync "$tmp"',
+      'mv -f "$tmp" "$f"',
+      'sync "$(dirname "$f")"',
+    ]),
+  };
+}
+
+/**
+ * Points the previous reference at the exact backed-up image again. Retagging `eqmd:latest` (the
+ * seed's emergency rollback) changes nothing when compose runs the image named by the env file.
+ */
+export function retagStep(backupTag: string, reference: string): Step {
+  return {
+    title: `Point ${reference} at the backed-up image ${backupTag}`,
+    command: bashScript([argv('docker', 'tag', backupTag, reference)]),
+  };
+}
+
+export function upStep(t: ComposeTarget, service: string): Step {
+  return {
+    title: `Start ${service} (compose up -d --no-deps)`,
+    command: bashScript([composeLine(t, 'up', '-d', '--no-deps', service)]),
+  };
+}
+
+export function stopStep(t: ComposeTarget, service: string): Step {
+  return { title: `Stop ${service}`, command: bashScript([composeLine(t, 'stop', service)]) };
+}
+
+/** The blue-green candidate: the new image with the service's config, published on the staging port. */
+export function candidateStartStep(
+  t: ComposeTarget,
+  variable: string,
+  reference: string,
+  service: string,
+  name: string,
+  stagingPort: number,
+  containerPort: string,
+): Step {
+  return {
+    title: `Start a candidate of ${reference} on 127.0.0.1:${stagingPort}`,
+    command: bashScript([
+      `docker rm -f ${quote(name)} >/dev/null 2>&1 || true`,
+      `export ${variable}=${quote(reference)}`,
+      `${composeLine(t, 'run', '-d', '--no-deps', '--name', name, '-p', `127.0.0.1:${stagingPort}:${containerPort.replace(/\/tcp$/, '')}`, service)} >/dev/null`,
+      `docker inspect -f '{{.Id}}' ${quote(name)}`,
+    ]),
+  };
+}
+
+export function removeContainerStep(name: string): Step {
+  return {
+    title: `Remove ${name}`,
+    command: bashScript([`docker rm -f ${quote(name)} >/dev/null 2>&1 || true`]),
+  };
+}

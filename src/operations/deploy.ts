@@ -1,0 +1,331 @@
+import type { Step } from '../backup/steps.js';
+import { inProject } from '../compose.js';
+import {
+  candidateStartStep,
+  composeConfigStep,
+  loginStep,
+  preDeployStep,
+  pullStep,
+  registryOf,
+  removeContainerStep,
+  repositoryOf,
+  setImageVariableStep,
+  upStep,
+} from '../deploy/commands.js';
+import { RefusedError, RemoteCommandError } from '../errors.js';
+import type { Log } from '../log.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { Settings } from '../settings.js';
+import { decideDatabaseRestore, type SnapshotResult } from '../deploy/decide.js';
+import { backup, type BackupOptions } from './backup.js';
+import { gatherFacts } from './facts.js';
+import { rollbackToSet, type SetOnHost } from './rollback-to-set.js';
+import { formatPlan, runStep } from './run-step.js';
+import { currentContainer } from './service.js';
+import { verifyContainer, type VerifyReport } from './verify.js';
+
+export interface DeployOptions {
+  newId: () => string;
+  now: () => Date;
+  toolVersion: string;
+  onPending?: BackupOptions['onPending'];
+  clock?: () => number;
+}
+
+export interface DeployResult {
+  dryRun: false;
+  /** The new version is running and verified. */
+  ok: boolean;
+  previousImage: string;
+  /** What the env file names (and compose runs) at the end. */
+  deployedImage: string;
+  rolledBack: boolean;
+  healthy: boolean;
+  strategy: Settings['deploy']['strategy'];
+  preDeploy: SetOnHost;
+  failedState: SetOnHost | null;
+  verify: VerifyReport | null;
+  rollbackVerify: VerifyReport | null;
+  restored: string[];
+  notes: string[];
+  failure: string;
+  timings: { totalMs: number; detectMs: number | null; recoveryMs: number | null };
+}
+
+export type DeployOutcome = { dryRun: true; plan: string } | DeployResult;
+
+export async function deploy(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: DeployOptions,
+): Promise<DeployOutcome> {
+  const clock = opts.clock ?? Date.now;
+  const t0 = clock();
+  const { app, deploy: d } = settings;
+  const step = (s: Step) => log.group(s.title, async () => (await runStep(host, s, log)).toString());
+  const facts = await log.group('Inspect the host', () => gatherFacts(host, settings, log));
+  const previousImage = facts.probe.imageVariable;
+  if (!previousImage)
+    throw new RefusedError(
+      `${app.imageVariable} is not set in ${app.envFile}: cannot tell which image to replace`,
+    );
+  const repository = app.image || repositoryOf(facts.container?.image || previousImage);
+  const reference = `${repository}:${d.version}`;
+  const envPath = inProject(app.projectDir, app.envFile);
+  const t = facts.compose;
+  const containerPort = facts.container?.ports.find(
+    (p) => p.hostPort === settings.verify.health.port,
+  )?.containerPort;
+  if (d.strategy === 'blue-green' && !containerPort) {
+    throw new RefusedError(
+      `strategy blue-green needs the service to publish the health-url port ${settings.verify.health.port}; ` +
+        `${app.service} publishes ${facts.container?.ports.map((p) => p.hostPort).join(', ') || 'no port'} (network mode ${facts.container?.networkMode || 'unknown'})`,
+    );
+  }
+  const candidateName = `eqmd-rollback-candidate-${facts.project}`;
+
+  const before: Step[] = [
+    composeConfigStep(t),
+    ...(d.registryUsername
+      ? [loginStep(registryOf(repository), d.registryUsername, d.registryPassword)]
+      : []),
+    pullStep(reference),
+    ...(d.preDeployCommand
+      ? [preDeployStep(t, app.imageVariable, reference, app.service, d.preDeployCommand)]
+      : []),
+  ];
+  if (settings.output.dryRun) {
+    const later: Step[] = [
+      {
+        title: 'Back up (reason pre-deploy): run command backup with dry-run to see its commands',
+        command: '(backup)',
+      },
+      ...(d.strategy === 'blue-green' && containerPort
+        ? [
+            candidateStartStep(
+              t,
+              app.imageVariable,
+              reference,
+              app.service,
+              candidateName,
+              d.stagingPort,
+              containerPort,
+            ),
+            removeContainerStep(candidateName),
+          ]
+        : []),
+      setImageVariableStep(envPath, app.imageVariable, reference),
+      upStep(t, app.service),
+    ];
+    const plan = `${formatPlan([...before, ...later])}\nthen verify; on failure${d.autoRollback ? '' : ' (auto-rollback is off: no rollback)'}: stop, snapshot the failed state, put the env file back, restore the database (restore-database: ${d.restoreDatabase}), retag the backed-up image, up, verify.`;
+    log.info(`Dry run: nothing was changed on the host. The deploy would run:\n${plan}`);
+    return { dryRun: true, plan };
+  }
+
+  // Until the backup exists nothing has changed: any failure here leaves the host untouched.
+  for (const s of before) {
+    try {
+      await step(s);
+    } catch (err) {
+      const detail = err instanceof RemoteCommandError ? err.message : (err as Error).message;
+      throw new RefusedError(`${s.title} failed; nothing was changed on the host.\n${detail}`);
+    }
+  }
+  const preId = opts.newId();
+  const pre = await backup(host, settings, log, {
+    id: preId,
+    reason: 'pre-deploy',
+    now: opts.now(),
+    toolVersion: opts.toolVersion,
+    ...(opts.onPending ? { onPending: opts.onPending } : {}),
+  });
+  if (pre.dryRun) throw new Error('unexpected dry run');
+  const preSet: SetOnHost = { manifest: pre.manifest, dir: pre.setDir };
+
+  const result: DeployResult = {
+    dryRun: false,
+    ok: false,
+    previousImage,
+    deployedImage: previousImage,
+    rolledBack: false,
+    healthy: false,
+    strategy: d.strategy,
+    preDeploy: preSet,
+    failedState: null,
+    verify: null,
+    rollbackVerify: null,
+    restored: [],
+    notes: [],
+    failure: '',
+    timings: { totalMs: 0, detectMs: null, recoveryMs: null },
+  };
+  const finish = (r: DeployResult): DeployResult => ({
+    ...r,
+    timings: { ...r.timings, totalMs: clock() - t0 },
+  });
+
+  if (d.strategy === 'blue-green' && containerPort) {
+    const switchAt = clock();
+    const out = await step(
+      candidateStartStep(
+        t,
+        app.imageVariable,
+        reference,
+        app.service,
+        candidateName,
+        d.stagingPort,
+        containerPort,
+      ),
+    );
+    const candidateId = out.trim().split('\n').pop() ?? candidateName;
+    const candidate = await log.group(`Verify the candidate on port ${d.stagingPort}`, () =>
+      verifyContainer(
+        host,
+        candidateId,
+        { ...settings.verify.health, port: d.stagingPort },
+        settings.verify,
+        log,
+        clock,
+      ),
+    );
+    await step(removeContainerStep(candidateName));
+    if (!candidate.healthy) {
+      result.verify = candidate;
+      result.timings.detectMs = clock() - switchAt;
+      result.failure = `the candidate of ${reference} failed verification on port ${d.stagingPort} (${failedChecks(candidate)}); production was never switched`;
+      result.notes.push('production kept running the previous version throughout');
+      // The candidate shares production's database: a migration it ran must not stay behind. Look
+      // first (a snapshot while production keeps serving); stop production only if the schema moved.
+      if (d.autoRollback && pre.manifest.database.kind !== 'none') {
+        const snapshot = await snapshotDatabase(host, settings, log, opts, 'failed-candidate');
+        if (snapshot.set) result.failedState = snapshot.set;
+        const decision = decideDatabaseRestore(d.restoreDatabase, pre.manifest.database, snapshot.result);
+        log.info(`database after the failed candidate: ${decision.why}`);
+        if (decision.restore) {
+          const recoveryStart = clock();
+          const rb = await rollbackToSet(host, settings, log, facts, preSet, {
+            ...opts,
+            snapshotReason: 'failed-candidate',
+          });
+          result.failedState = rb.failedState ?? result.failedState;
+          result.restored = rb.restored.filter((r) => !r.startsWith('env file') && !r.startsWith('image '));
+          result.notes.push(
+            ...rb.notes,
+            'production was stopped briefly to restore the database the candidate had migrated',
+          );
+          result.rollbackVerify = rb.verify;
+          result.rolledBack = true;
+          result.healthy = !!rb.verify?.healthy;
+          result.timings.recoveryMs = clock() - recoveryStart;
+        } else {
+          result.notes.push(`database left as it is: ${decision.why}`);
+          result.healthy = await productionHealthy(host, settings, log, facts.project);
+        }
+      } else {
+        result.healthy = await productionHealthy(host, settings, log, facts.project);
+      }
+      return finish(result);
+    }
+  }
+
+  await step(setImageVariableStep(envPath, app.imageVariable, reference));
+  const switchAt = clock();
+  let upError = '';
+  try {
+    await step(upStep(t, app.service));
+  } catch (err) {
+    upError = (err as Error).message;
+  }
+  const container = await currentContainer(host, facts.project, app.service);
+  if (!upError && container) {
+    result.verify = await log.group(`Verify ${reference}`, () =>
+      verifyContainer(host, container.id, settings.verify.health, settings.verify, log, clock),
+    );
+  }
+  result.timings.detectMs = clock() - switchAt;
+  if (result.verify?.healthy) {
+    return finish({ ...result, ok: true, healthy: true, deployedImage: reference });
+  }
+  result.deployedImage = reference;
+  result.failure = upError
+    ? `compose could not start ${reference}: ${upError.split('\n').slice(0, 3).join(' ')}`
+    : `${reference} failed verification: ${result.verify ? failedChecks(result.verify) : 'no container'}`;
+  if (!d.autoRollback) {
+    result.notes.push(
+      `auto-rollback is off: ${reference} is left running; backup set ${preId} holds the previous state`,
+    );
+    return finish(result);
+  }
+
+  const recoveryStart = clock();
+  const rb = await log.group('Automatic rollback', () =>
+    rollbackToSet(host, settings, log, facts, preSet, { ...opts, snapshotReason: 'failed-deploy' }),
+  );
+  result.failedState = rb.failedState;
+  result.restored = rb.restored;
+  result.notes.push(...rb.notes);
+  result.rollbackVerify = rb.verify;
+  result.rolledBack = true;
+  result.deployedImage = rb.image;
+  result.healthy = !!rb.verify?.healthy;
+  result.timings.recoveryMs = clock() - recoveryStart;
+  return finish(result);
+}
+
+/** The database (and env) as a set of its own, without touching the running service. */
+async function snapshotDatabase(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: DeployOptions,
+  reason: string,
+): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
+  try {
+    const out = await backup(
+      host,
+      {
+        ...settings,
+        backup: { ...settings.backup, volumes: [], keep: 0 },
+        output: { ...settings.output, dryRun: false },
+      },
+      log,
+      {
+        id: opts.newId(),
+        reason,
+        now: opts.now(),
+        toolVersion: opts.toolVersion,
+        ...(opts.onPending ? { onPending: opts.onPending } : {}),
+      },
+    );
+    if (out.dryRun) throw new Error('unexpected dry run');
+    return {
+      result: { ok: true, database: out.manifest.database, id: out.manifest.id },
+      set: { manifest: out.manifest, dir: out.setDir },
+    };
+  } catch (err) {
+    return { result: { ok: false, why: (err as Error).message.split('\n')[0] ?? 'unknown' }, set: null };
+  }
+}
+
+async function productionHealthy(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  project: string,
+): Promise<boolean> {
+  const c = await currentContainer(host, project, settings.app.service);
+  if (!c) return false;
+  const r = await log.group('Verify production', () =>
+    verifyContainer(host, c.id, settings.verify.health, settings.verify, log),
+  );
+  return r.healthy;
+}
+
+/** The checks that failed, without those that were only skipped because an earlier one failed. */
+export function failedChecks(report: VerifyReport): string {
+  return report.checks
+    .filter((c) => !c.ok && !c.detail.startsWith('not run'))
+    .map((c) => `${c.check}: ${c.detail}`)
+    .join('; ');
+}

@@ -1,0 +1,96 @@
+import { parseKeyValues } from '../backup/commands.js';
+import { compareCounts } from '../deploy/decide.js';
+import { RefusedError } from '../errors.js';
+import type { Log } from '../log.js';
+import type { Manifest } from '../manifest.js';
+import type { RemoteHost } from '../remote-host.js';
+import {
+  pgDropNewStep,
+  pgRestoreIntoNewStep,
+  pgSwapStep,
+  sqliteRestoreStep,
+  verifySetStep,
+  type PgTarget,
+} from '../restore/commands.js';
+import type { Settings } from '../settings.js';
+import { runStep } from './run-step.js';
+
+export interface RestoredDatabase {
+  /** What now holds the replaced data: the SQLite file or PostgreSQL database moved aside. */
+  aside: string;
+  detail: string;
+}
+
+/**
+ * Restores a set's database; the caller has stopped the app and snapshotted what this overwrites.
+ * Checksums first; the restored copy is verified before it replaces anything; the replaced data is
+ * kept aside, never deleted.
+ */
+export async function restoreDatabase(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  set: { manifest: Manifest; dir: string },
+  appContainerId: string,
+  id: string,
+): Promise<RestoredDatabase> {
+  const { manifest: m } = set;
+  const db = m.database;
+  if (db.kind === 'none') throw new RefusedError(`backup set ${m.id} has no database`);
+  const step = (s: Parameters<typeof runStep>[1]) =>
+    log.group(s.title, async () => (await runStep(host, s, log)).toString());
+  const file = m.files.find((f) => f.path === db.file);
+  if (!file) throw new RefusedError(`backup set ${m.id} lists no file ${db.file}`);
+  await step(verifySetStep(set.dir, [file]));
+
+  if (db.kind === 'sqlite') {
+    const out = await step(
+      sqliteRestoreStep({
+        id,
+        appContainer: appContainerId,
+        image: m.image.backupTag,
+        sqlitePath: db.source,
+        backupFile: `${set.dir}/${db.file}`,
+        expected: { sha256: file.sha256, tables: db.tables, schema: db.schemaFingerprint },
+      }),
+    );
+    const aside = parseKeyValues(out).find((x) => x.key === 'aside')?.value ?? '';
+    return {
+      aside,
+      detail: `SQLite ${db.source} restored from ${m.id} (${Object.values(db.tables).reduce((a, b) => a + b, 0)} rows verified)`,
+    };
+  }
+
+  let target: PgTarget;
+  if (db.via === 'database-url') {
+    if (!settings.backup.databaseUrl)
+      throw new RefusedError('the set was dumped with database-url: set database-url to restore it');
+    target = { via: 'database-url', url: settings.backup.databaseUrl };
+  } else {
+    const pg = (await host.docker.serviceContainers(m.project, settings.backup.postgresService)).find(
+      (c) => c.running,
+    );
+    if (!pg)
+      throw new RefusedError(
+        `the postgres service '${settings.backup.postgresService}' is not running: cannot restore`,
+      );
+    target = { via: 'postgres-service', containerId: pg.id };
+  }
+  const out = await step(pgRestoreIntoNewStep(target, `${set.dir}/${db.file}`, Object.keys(db.tables)));
+  const counts = parseKeyValues(out)
+    .filter((x) => x.key === 'count')
+    .map((x) => x.value);
+  const wrong = compareCounts(db.tables, counts);
+  if (wrong.length) {
+    await runStep(host, pgDropNewStep(target), log).catch(() => undefined);
+    throw new Error(
+      `the restored PostgreSQL database does not match the manifest (${wrong.join('; ')}); the live database was not touched`,
+    );
+  }
+  const swapped = await step(pgSwapStep(target, id));
+  const aside = parseKeyValues(swapped).find((x) => x.key === 'aside')?.value ?? '';
+  return {
+    aside,
+    detail: `PostgreSQL restored from ${m.id} into a fresh database and swapped in (${counts.length} tables verified); the replaced database is kept as ${aside}`,
+  };
+}

@@ -1,0 +1,109 @@
+import type { Check } from '../backup/record.js';
+import type { ContainerInfo } from '../docker-api.js';
+import type { Log } from '../log.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { HealthUrl, VerifySettings } from '../settings.js';
+import { inContainer, staticFilesCommand } from '../verify/commands.js';
+import { describeAnswer, judge, type Observation } from '../verify/judge.js';
+
+export interface VerifyReport {
+  healthy: boolean;
+  checks: Check[];
+  /** When the health wait ended, in ms from its start; with failFast, well before the timeout. */
+  decidedAfterMs: number;
+  failFast: boolean;
+  lastAnswer: string;
+  container: string;
+  logTail: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function healthUrlText(u: HealthUrl): string {
+  return `${u.protocol}//${u.host}:${u.port}${u.path}`;
+}
+
+/**
+ * Verifies one container: health polled to a deadline through the SSH connection, container state,
+ * Docker health, then the database check, static files and smoke commands — each its own row.
+ * `containerId` is re-inspected on every poll so restarts are seen.
+ */
+export async function verifyContainer(
+  host: RemoteHost,
+  containerId: string,
+  url: HealthUrl,
+  vs: VerifySettings,
+  log: Log,
+  clock: () => number = Date.now,
+): Promise<VerifyReport> {
+  const start = clock();
+  const history: Observation[] = [];
+  let container: ContainerInfo | null = null;
+  let verdict = judge([], vs.healthTimeoutMs);
+  while (!verdict.done) {
+    container = await host.docker.inspectContainer(containerId).catch(() => null);
+    const http = container?.running ? await host.httpGet(url, Math.min(vs.healthIntervalMs, 5000)) : null;
+    history.push({ at: clock() - start, container, http });
+    verdict = judge(history, vs.healthTimeoutMs);
+    if (!verdict.done)
+      await sleep(Math.max(0, vs.healthIntervalMs - ((clock() - start) % vs.healthIntervalMs)));
+  }
+  const decidedAfterMs = clock() - start;
+  const last = history.at(-1)!;
+  const checks: Check[] = [
+    { check: `HTTP health ${healthUrlText(url)}`, ok: verdict.healthy, detail: verdict.reason },
+    {
+      check: 'container running, not restarting',
+      ok:
+        !!container?.running &&
+        !container.restarting &&
+        container.restartCount === (history[0]?.container?.restartCount ?? 0),
+      detail: container
+        ? `${container.status}, exit code ${container.exitCode}, ${container.restartCount} restarts`
+        : 'no container',
+    },
+    {
+      check: 'Docker health status',
+      ok: container?.health !== 'unhealthy',
+      detail: !container?.health
+        ? 'no healthcheck defined'
+        : container.health === 'starting'
+          ? 'starting (not yet evaluated by Docker)'
+          : container.health,
+    },
+  ];
+  const runnable = verdict.healthy && !!container?.running;
+  const run = async (check: string, command: string): Promise<void> => {
+    if (!runnable) {
+      checks.push({ check, ok: false, detail: 'not run: the service is not healthy' });
+      return;
+    }
+    const r = await host.exec(command);
+    const tail = (r.stderr || r.stdout.toString()).trim().split('\n').slice(-3).join(' / ');
+    checks.push({ check, ok: r.code === 0, detail: r.code === 0 ? 'passed' : `exit ${r.code}: ${tail}` });
+  };
+  if (vs.dbCheckCommand)
+    await run(`database check: ${vs.dbCheckCommand}`, inContainer(containerId, vs.dbCheckCommand));
+  if (vs.staticFiles.length) {
+    await run(
+      `static files in ${vs.staticPath}: ${vs.staticFiles.join(', ')}`,
+      staticFilesCommand(containerId, vs.staticPath, vs.staticFiles),
+    );
+  }
+  for (const smoke of vs.smokeCommands) await run(`smoke: ${smoke}`, inContainer(containerId, smoke));
+
+  const healthy = checks.every((c) => c.ok);
+  const logTail = healthy
+    ? ''
+    : await host.docker.logTail(containerId, 20).catch((e: Error) => `(no logs: ${e.message})`);
+  for (const c of checks) log.info(`${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}`);
+  return {
+    healthy,
+    checks,
+    decidedAfterMs,
+    failFast: verdict.done && !verdict.healthy && verdict.failFast,
+    lastAnswer: describeAnswer(last.http),
+    container: container ? `${container.name} (${container.status})` : 'none',
+    logTail,
+  };
+}

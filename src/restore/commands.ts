@@ -1,0 +1,150 @@
+import type { Step } from '../backup/steps.js';
+import { HELPER_LABEL } from '../backup/commands.js';
+import type { ManifestFile } from '../manifest.js';
+import type { PostgresUrl } from '../settings.js';
+import { argv, bashScript, quote } from '../shell.js';
+import { SQLITE_VERIFY_PY } from './sqlite-verify.js';
+
+/** Checks the set's files against the manifest before anything is restored from it. */
+export function verifySetStep(setDir: string, files: readonly ManifestFile[]): Step {
+  return {
+    title: `Check the backup set's checksums (${files.length} files)`,
+    command: bashScript([`cd ${quote(setDir)}`, 'sha256sum --quiet --strict -c -']),
+    stdin: files.map((f) => `${f.sha256}  ${f.path}\n`).join(''),
+    stdinNote: 'the manifest checksums',
+  };
+}
+
+/**
+ * Restores the SQLite file into its volume while the service is stopped, through a helper container
+ * of an image already on the host that mounts the service's volumes at the same paths. The copy is
+ * written to a temp name and verified (checksum, integrity, rows, schema); then the old file is
+ * hard-linked aside, its -wal/-shm are moved aside (a stale WAL would be replayed over the restored
+ * file), and the temp file is renamed into place.
+ */
+export function sqliteRestoreStep(x: {
+  id: string;
+  appContainer: string;
+  image: string;
+  sqlitePath: string;
+  backupFile: string;
+  expected: { sha256: string; tables: Record<string, number>; schema: string };
+}): Step {
+  const helper = `eqmd-rollback-restore-${x.id}`;
+  const dir = x.sqlitePath.replace(/\/[^/]*$/, '') || '/';
+  const tmp = `${dir}/.eqmd-restore-${x.id}.sqlite3`;
+  const aside = `${dir}/.eqmd-aside-${x.id}`;
+  const swap =
+    'set -e; db=$1; tmp=$2; aside=$3; ' +
+    '[ ! -e "$db" ] || ln -f "$db" "$aside.sqlite3"; ' +
+    'for s in -wal -shm -journal; do [ ! -e "$db$s" ] || mv -f "$db$s" "$aside$s"; done; ' +
+    'mv -f "$tmp" "$db"; sync';
+  return {
+    title: `Restore the SQLite database ${x.sqlitePath} (verified copy, stale -wal/-shm moved aside)`,
+    command: bashScript([
+      `docker rm -f ${quote(helper)} >/dev/null 2>&1 || true`,
+      `${argv('docker', 'run', '-d', '--name', helper, '--label', `${HELPER_LABEL}=${x.id}`, '--network', 'none', '--volumes-from', x.appContainer, '--entrypoint', 'sh', x.image, '-c', 'sleep 86400')} >/dev/null`,
+      `trap ${quote(`docker rm -f ${helper} >/dev/null 2>&1 || true`)} EXIT`,
+      `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
+      `py=$(${argv('docker', 'exec', helper, 'sh', '-c', 'command -v python3 || command -v python')})`,
+      `${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(tmp, JSON.stringify(x.expected))} <<'PY'\n${SQLITE_VERIFY_PY}\nPY`,
+      argv('docker', 'exec', helper, 'sh', '-c', swap, 'sh', x.sqlitePath, tmp, aside),
+      `echo ${quote(`aside=${aside}.sqlite3`)}`,
+    ]),
+  };
+}
+
+export type PgTarget =
+  { via: 'postgres-service'; containerId: string } | { via: 'database-url'; url: PostgresUrl };
+
+/** Shell prelude defining `pg TOOL ARGS…` and `$db` for either way of reaching PostgreSQL. */
+function pgPrelude(t: PgTarget): string[] {
+  if (t.via === 'postgres-service') {
+    const env =
+      'PGPASSWORD="${POSTGRES_PASSWORD:-$(cat "${POSTGRES_PASSWORD_FILE:-/dev/null}")}"; ' +
+      'PGUSER="${POSTGRES_USER:-postgres}"; PGHOST=127.0.0.1; export PGPASSWORD PGUSER PGHOST; exec "$@"';
+    return [
+      `pg() { ${argv('docker', 'exec', '-i', t.containerId, 'sh', '-c', env, 'sh')} "$@"; }`,
+      `db=$(${argv('docker', 'exec', t.containerId, 'sh', '-c', 'echo "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}"')})`,
+    ];
+  }
+  return [
+    'IFS= read -r PGPASSWORD || true',
+    `export PGPASSWORD PGHOST=${quote(t.url.host)} PGPORT=${t.url.port} PGUSER=${quote(t.url.user)}`,
+    ...(t.url.sslmode ? [`export PGSSLMODE=${quote(t.url.sslmode)}`] : []),
+    'pg() { "$@"; }',
+    `db=${quote(t.url.database)}`,
+  ];
+}
+
+function pgStdin(t: PgTarget): Pick<Step, 'stdin' | 'stdinNote'> {
+  return t.via === 'database-url' ? { stdin: `${t.url.password}\n`, stdinNote: 'the database password' } : {};
+}
+
+const TABLE = /^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/;
+
+/** SELECT of every table's row count, one `name|count` line each; names are validated then quoted. */
+export function countRowsSql(tables: readonly string[]): string {
+  const parts = tables
+    .filter((t) => TABLE.test(t))
+    .map((t) => {
+      const [schema, table] = t.split('.') as [string, string];
+      return `SELECT '${t}' || '|' || count(*) FROM "${schema}"."${table}"`;
+    });
+  return parts.length ? `${parts.join(' UNION ALL ')};` : "SELECT 'none|0';";
+}
+
+/** Restores the dump into a fresh database next to the live one and counts its rows. Live data untouched. */
+export function pgRestoreIntoNewStep(t: PgTarget, dumpFile: string, tables: readonly string[]): Step {
+  return {
+    title: 'Restore the PostgreSQL dump into a fresh database (the live one is untouched)',
+    command: bashScript([
+      ...pgPrelude(t),
+      'new="${db}_eqmd_restore"',
+      `pg psql -X -q -v ON_ERROR_STOP=1 -d postgres -v new="$new" <<'SQL'\nDROP DATABASE IF EXISTS :"new";\nCREATE DATABASE :"new" TEMPLATE template0;\nSQL`,
+      `pg pg_restore --exit-on-error --no-owner -d "$new" < ${quote(dumpFile)}`,
+      `pg psql -X -q -v ON_ERROR_STOP=1 -At -d "$new" -c ${quote(countRowsSql(tables))} | sed 's/^/count=/'`,
+    ]),
+    ...pgStdin(t),
+  };
+}
+
+/** Swaps the restored database in, in one transaction; the replaced one is kept under an aside name. */
+export function pgSwapStep(t: PgTarget, id: string): Step {
+  const sql = [
+    'BEGIN;',
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname IN (:'db', :'new') AND pid <> pg_backend_pid();",
+    'ALTER DATABASE :"db" RENAME TO :"aside";',
+    'ALTER DATABASE :"new" RENAME TO :"db";',
+    'COMMIT;',
+  ].join('\n');
+  return {
+    title: 'Swap the restored PostgreSQL database in (one transaction; the old one is kept aside)',
+    command: bashScript([
+      ...pgPrelude(t),
+      'new="${db}_eqmd_restore"',
+      `aside="\${db}_eqmd_aside_${id.replace(/[^0-9a-z]/gi, '').toLowerCase()}"`,
+      // A client reconnecting between terminate and rename makes the rename fail (and roll back): retry.
+      'for try in 1 2 3 4 5; do',
+      `  if pg psql -X -q -v ON_ERROR_STOP=1 -d postgres -v db="$db" -v new="$new" -v aside="$aside" >/dev/null <<'SQL'\n${sql}\nSQL`,
+      '  then echo "aside=$aside"; exit 0; fi',
+      '  sleep 1',
+      'done',
+      'echo "could not swap the restored database in" >&2; exit 1',
+    ]),
+    ...pgStdin(t),
+  };
+}
+
+/** Drops the half-made restore database after a failed restore. */
+export function pgDropNewStep(t: PgTarget): Step {
+  return {
+    title: 'Drop the unfinished restore database',
+    command: bashScript([
+      ...pgPrelude(t),
+      'new="${db}_eqmd_restore"',
+      `pg psql -X -q -d postgres -v new="$new" <<'SQL'\nDROP DATABASE IF EXISTS :"new";\nSQL`,
+    ]),
+    ...pgStdin(t),
+  };
+}

@@ -1,0 +1,85 @@
+import type { ContainerInfo } from '../docker-api.js';
+import type { HttpAnswer } from '../remote-host.js';
+
+export interface Observation {
+  /** Milliseconds since the wait began. */
+  at: number;
+  container: Pick<
+    ContainerInfo,
+    'running' | 'restarting' | 'status' | 'exitCode' | 'restartCount' | 'health'
+  > | null;
+  http: HttpAnswer | null;
+}
+
+export type Verdict =
+  | { done: false }
+  | { done: true; healthy: true; reason: string }
+  | { done: true; healthy: false; reason: string; failFast: boolean };
+
+/** Consecutive 5xx answers that end the wait: one 500 can be a warm-up, several in a row are a broken release. */
+export const FAIL_FAST_5XX = 3;
+
+const ok = (a: HttpAnswer | null): boolean => !!a && a.status >= 200 && a.status < 400;
+const serverError = (a: HttpAnswer | null): boolean => !!a && a.status >= 500;
+
+export function describeAnswer(a: HttpAnswer | null): string {
+  if (!a) return 'no probe yet';
+  if (a.status === 0) return `no answer (${a.error})`;
+  const body = a.body.replace(/\s+/g, ' ').trim().slice(0, 120);
+  return `HTTP ${a.status}${body ? `: ${body}` : ''}`;
+}
+
+/**
+ * Decides, after each observation, whether the wait is over. Signals that cannot get better end it at
+ * once instead of burning the whole timeout: an exited or restart-looping container, Docker's
+ * `unhealthy`, or several 5xx in a row. Healthy means a 2xx/3xx answer from a running container.
+ */
+export function judge(history: readonly Observation[], deadlineMs: number): Verdict {
+  const last = history.at(-1);
+  if (!last) return { done: false };
+  const c = last.container;
+  const first = history[0]?.container;
+  if (!c) return { done: true, healthy: false, reason: 'the service has no container', failFast: true };
+  if (c.restarting || (first && c.restartCount > first.restartCount)) {
+    return {
+      done: true,
+      healthy: false,
+      reason: `the container is restart-looping (last exit code ${c.exitCode})`,
+      failFast: true,
+    };
+  }
+  if (!c.running) {
+    return {
+      done: true,
+      healthy: false,
+      reason: `the container ${c.status} (exit code ${c.exitCode})`,
+      failFast: true,
+    };
+  }
+  if (c.health === 'unhealthy')
+    return { done: true, healthy: false, reason: 'Docker reports the container unhealthy', failFast: true };
+  const recent = history.slice(-FAIL_FAST_5XX);
+  if (recent.length === FAIL_FAST_5XX && recent.every((o) => serverError(o.http))) {
+    return {
+      done: true,
+      healthy: false,
+      reason: `${FAIL_FAST_5XX} server errors in a row (${describeAnswer(last.http)})`,
+      failFast: true,
+    };
+  }
+  if (ok(last.http))
+    return {
+      done: true,
+      healthy: true,
+      reason: `${describeAnswer(last.http)} after ${(last.at / 1000).toFixed(1)} s`,
+    };
+  if (last.at >= deadlineMs) {
+    return {
+      done: true,
+      healthy: false,
+      reason: `no healthy answer within ${deadlineMs / 1000} s (last: ${describeAnswer(last.http)})`,
+      failFast: false,
+    };
+  }
+  return { done: false };
+}
