@@ -59,7 +59,13 @@ async function bareDbRestore(): Promise<number> {
   ).trim();
   const start = now();
   sh(`cd ${a.projectDir} && docker-compose stop eqmd >/dev/null 2>&1`);
-  sh(`docker cp ${set}database.sqlite3 ${c}:/app/database/db.sqlite3`);
+  // The least a correct restore does: write the file as the app's user and drop the stale WAL
+  // (a root-owned file or a leftover -wal leaves the app answering 500).
+  const image = sh(`docker inspect -f '{{.Image}}' ${c}`).trim();
+  sh(
+    `docker run --rm -i --network none --volumes-from ${c} --entrypoint sh ${image} ` +
+      `-c 'cat > /app/database/db.sqlite3 && rm -f /app/database/db.sqlite3-wal /app/database/db.sqlite3-shm' < ${set}database.sqlite3`,
+  );
   sh(`cd ${a.projectDir} && docker-compose start eqmd >/dev/null 2>&1`);
   await waitHealthy('v1');
   return now() - start;

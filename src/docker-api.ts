@@ -43,6 +43,8 @@ export interface DockerApi {
   /** null when the image is not on the host. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
   volumeExists(name: string): Promise<boolean>;
+  /** Stops a container (SIGTERM, then SIGKILL after the timeout), as `compose stop` does for each. */
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** The last lines the container logged (stdout and stderr), for failure reports. */
   logTail(id: string, lines: number): Promise<string>;
 }
@@ -97,6 +99,14 @@ export function dockerApiFrom(docker: Docker): DockerApi {
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) return null;
         throw err;
+      }
+    },
+    async stopContainer(id, timeoutSeconds) {
+      try {
+        await docker.getContainer(id).stop({ t: timeoutSeconds });
+      } catch (err) {
+        // 304: already stopped — the state we want.
+        if ((err as { statusCode?: number }).statusCode !== 304) throw err;
       }
     },
     async logTail(id, lines) {

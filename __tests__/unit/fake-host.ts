@@ -24,6 +24,7 @@ export class FakeHost implements RemoteHost {
       inspectImage: async () => null,
       volumeExists: async () => false,
       logTail: async () => '',
+      stopContainer: async () => {},
       ...docker,
     };
   }

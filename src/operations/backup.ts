@@ -35,6 +35,7 @@ import { chooseSetsToPrune } from '../retention.js';
 import type { Settings } from '../settings.js';
 import { argv } from '../shell.js';
 import { gatherFacts, type Facts } from './facts.js';
+import { currentContainer } from './service.js';
 import { readSets } from './list.js';
 import { formatPlan, runStep } from './run-step.js';
 
@@ -53,6 +54,11 @@ export interface BackupOptions {
   toolVersion: string;
   /** Called with what to clean up before anything is written, and with null once the set is complete. */
   onPending?: (pending: PendingCleanup | null) => void;
+  /**
+   * Facts already gathered in this run (a rollback's snapshot): the host is not probed again, only the
+   * service's container is re-inspected, since it may have been stopped meanwhile.
+   */
+  facts?: Facts;
 }
 
 export type BackupOutcome =
@@ -75,7 +81,7 @@ export async function backup(
   opts: BackupOptions,
 ): Promise<BackupOutcome> {
   const plan = await log.group('Inspect the host and plan the backup', () =>
-    planBackup(host, settings, log, opts.id),
+    planBackup(host, settings, log, opts.id, opts.facts),
   );
   const all = [
     plan.steps.prepare,
@@ -119,8 +125,16 @@ export async function backup(
   return { dryRun: false, manifest, setDir: plan.paths.final, pruned, unreadable };
 }
 
-async function planBackup(host: RemoteHost, settings: Settings, log: Log, id: string): Promise<Plan> {
-  const facts = await gatherFacts(host, settings, log);
+async function planBackup(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  id: string,
+  known?: Facts,
+): Promise<Plan> {
+  const facts = known
+    ? { ...known, container: await currentContainer(host, known.project, settings.app.service) }
+    : await gatherFacts(host, settings, log);
   const { app, backup: b } = settings;
   const { container } = facts;
   const image =
@@ -311,6 +325,7 @@ async function applyRetention(
   facts: Facts,
   made: Manifest,
 ): Promise<{ pruned: string[]; unreadable: string[] }> {
+  if (settings.backup.keep === 0) return { pruned: [], unreadable: [] };
   const { sets, unreadable } = await readSets(
     host,
     facts.backupDir,

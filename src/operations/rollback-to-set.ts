@@ -1,4 +1,4 @@
-import { composeConfigStep, restoreEnvStep, retagStep, stopStep, upStep } from '../deploy/commands.js';
+import { restoreEnvStep, retagStep, upStep } from '../deploy/commands.js';
 import { decideDatabaseRestore, type SnapshotResult } from '../deploy/decide.js';
 import { inProject } from '../compose.js';
 import type { Log } from '../log.js';
@@ -57,8 +57,10 @@ export async function rollbackToSet(
 
   // Refuse before touching anything if the set is not what its manifest says.
   await step(verifySetStep(target.dir, envFile ? [envFile] : []));
-  await step(stopStep(facts.compose, app.service));
+  // Through the Docker API already open on this connection: `compose stop` would only start compose
+  // (a Python program with v1) to send the same request.
   const stopped = await currentContainer(host, facts.project, app.service);
+  if (stopped) await log.group(`Stop ${app.service}`, () => host.docker.stopContainer(stopped.id, 10));
 
   // The failed state's database (and env) as its own set, so this rollback can be undone.
   let snapshot: SnapshotResult;
@@ -78,6 +80,7 @@ export async function rollbackToSet(
         reason: opts.snapshotReason,
         now: opts.now(),
         toolVersion: opts.toolVersion,
+        facts,
         ...(opts.onPending ? { onPending: opts.onPending } : {}),
       },
     );
@@ -116,7 +119,6 @@ export async function rollbackToSet(
   restored.push(
     `image ${reference} (${m.image.id.replace(/^sha256:/, '').slice(0, 12)}) from its backup tag`,
   );
-  await step(composeConfigStep(facts.compose));
   await step(upStep(facts.compose, app.service));
   const container = await currentContainer(host, facts.project, app.service);
   const verify = container

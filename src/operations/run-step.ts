@@ -6,7 +6,9 @@ import type { RemoteHost } from '../remote-host.js';
 /** Runs one step; a non-zero exit becomes a RemoteCommandError with the step's title and stderr tail. */
 export async function runStep(host: RemoteHost, step: Step, log: Log): Promise<Buffer> {
   log.debug(`remote: ${step.command}`);
+  const started = Date.now();
   const result = await host.exec(step.command, step.stdin === undefined ? {} : { stdin: step.stdin });
+  log.debug(`${step.title}: exit ${result.code} after ${Date.now() - started} ms`);
   if (result.code !== 0) throw new RemoteCommandError(step.title, result.code, result.signal, result.stderr);
   return result.stdout;
 }
