@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,13 +10,26 @@ import { backup, type PendingCleanup } from './operations/backup.js';
 import { deploy, failedChecks } from './operations/deploy.js';
 import { gatherFacts } from './operations/facts.js';
 import { list } from './operations/list.js';
+import { rollback } from './operations/rollback.js';
+import { acquireLock, type LockHandle } from './operations/lock.js';
+import { lockDir } from './lock/commands.js';
 import { currentContainer } from './operations/service.js';
 import { verifyContainer } from './operations/verify.js';
 import type { RemoteHost } from './remote-host.js';
 import { parseSettings, SECRET_INPUTS, type Settings } from './settings.js';
 import { openHost } from './ssh/open.js';
-import { backupSummary, deploySummary, listSummary, planSummary, verifySummary } from './summary.js';
+import {
+  backupSummary,
+  deploySummary,
+  listSummary,
+  planSummary,
+  rollbackSummary,
+  verifySummary,
+} from './summary.js';
 import { TOOL_VERSION } from './version.js';
+
+/** Commands that change the host take the project's lock. */
+const MUTATING: readonly string[] = ['backup', 'deploy', 'rollback'];
 
 export const coreLog: Log = {
   info: (m) => core.info(m),
@@ -79,12 +93,26 @@ export async function run(): Promise<void> {
     const settings = readSettings();
     const { host, handshakes } = await openHost(settings.connection, coreLog);
     core.debug(`SSH handshakes: ${handshakes}`);
+    let lock: LockHandle | null = null;
     try {
+      if (MUTATING.includes(settings.command) && !settings.output.dryRun) {
+        const token = `${settings.run.runId || 'local'}-${randomBytes(8).toString('hex')}`;
+        // Saved first: if this step is killed while holding the lock, the post step releases it.
+        core.saveState('lock', JSON.stringify({ dir: lockDir(settings.app.projectDir), token }));
+        lock = await acquireLock(host, settings, coreLog, token);
+      }
       if (settings.command === 'backup') await runBackup(settings, host);
       else if (settings.command === 'list') await runList(settings, host);
       else if (settings.command === 'deploy') await runDeploy(settings, host);
+      else if (settings.command === 'rollback') await runRollback(settings, host);
       else await runVerify(settings, host);
     } finally {
+      if (lock) {
+        await lock.release().then(
+          () => core.saveState('lock', ''),
+          (err: Error) => core.warning(`could not release the host lock ${lock?.dir}: ${err.message}`),
+        );
+      }
       await host.close();
     }
   } catch (err) {
@@ -213,4 +241,47 @@ async function runVerify(settings: Settings, host: RemoteHost): Promise<void> {
   if (!report.healthy) {
     core.setFailed(`verification failed: ${failedChecks(report)}`);
   }
+}
+
+async function runRollback(settings: Settings, host: RemoteHost): Promise<void> {
+  const outcome = await rollback(host, settings, coreLog, {
+    newId: () => newBackupId(new Date()),
+    now: () => new Date(),
+    toolVersion: TOOL_VERSION,
+    onPending: savePending,
+  });
+  if (outcome.dryRun) {
+    await core.summary.addRaw(planSummary('rollback', outcome.plan)).write();
+    return;
+  }
+  const r = outcome;
+  const dir = workDir(`rollback-${r.snapshot?.manifest.id ?? settings.run.runId ?? Date.now()}`);
+  const files: string[] = [];
+  if (r.snapshot) {
+    files.push(join(dir, 'manifest.json'));
+    writeFileSync(files[0]!, `${JSON.stringify(r.snapshot.manifest, null, 2)}\n`);
+    core.setOutput('backup-id', r.snapshot.manifest.id);
+    core.setOutput('manifest', files[0]!);
+  }
+  const reportPath = join(dir, 'rollback-report.json');
+  const { snapshot, ...rest } = r;
+  writeFileSync(
+    reportPath,
+    `${JSON.stringify({ ...rest, snapshot: snapshot?.manifest.id ?? null }, null, 2)}\n`,
+  );
+  files.push(reportPath);
+  core.setOutput('previous-image', r.previousImage);
+  core.setOutput('deployed-image', r.deployedImage);
+  core.setOutput('rolled-back', String(r.rolledBack));
+  core.setOutput('health', r.healthy ? 'healthy' : 'unhealthy');
+  const artifact = await upload(
+    settings,
+    `eqmd-rollback-${r.snapshot?.manifest.id ?? settings.run.runId ?? Date.now()}`,
+    dir,
+    files,
+  );
+  const view = { ...r, snapshot: r.snapshot ? { id: r.snapshot.manifest.id, dir: r.snapshot.dir } : null };
+  await core.summary.addRaw(rollbackSummary(view, artifact)).write();
+  if (r.failure) core.setFailed(`rollback to ${r.target} incomplete: ${r.failure}`);
+  else core.info(`rolled back to ${r.target}: ${r.deployedImage} healthy`);
 }

@@ -14,6 +14,11 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Overrides the connection's command timeout. */
   timeoutMs?: number;
+  /**
+   * Leave stdin open (no stdin data): the command sees EOF only when the connection ends. The lock's
+   * keeper uses it to live exactly as long as this run's connection.
+   */
+  holdStdin?: boolean;
 }
 
 export interface ExecResult {

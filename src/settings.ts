@@ -1,7 +1,8 @@
 import { InputError } from './errors.js';
 import * as v from './validate.js';
 
-export const COMMANDS = ['backup', 'list', 'deploy', 'verify'] as const;
+export const COMMANDS = ['backup', 'list', 'deploy', 'verify', 'rollback'] as const;
+export const SCOPES = ['app', 'database', 'static', 'volumes', 'full'] as const;
 export type Command = (typeof COMMANDS)[number];
 export const DATABASE_KINDS = ['auto', 'sqlite', 'postgres', 'none'] as const;
 export type DatabaseKind = (typeof DATABASE_KINDS)[number];
@@ -103,6 +104,10 @@ export interface DeploySettings {
   restoreDatabase: (typeof RESTORE_DATABASE)[number];
   strategy: (typeof STRATEGIES)[number];
   stagingPort: number;
+  /** rollback: restore from this set ('' = emergency or named version). */
+  backupId: string;
+  /** rollback from a set: what to put back. */
+  scope: (typeof SCOPES)[number];
 }
 
 export interface HealthUrl {
@@ -124,8 +129,15 @@ export interface VerifySettings {
   smokeCommands: string[];
 }
 
+export interface LockSettings {
+  timeoutMs: number;
+  /** Remove a lock judged stale instead of stopping (never a live one). */
+  breakStale: boolean;
+}
+
 export interface Settings {
   command: Command;
+  lock: LockSettings;
   connection: ConnectionSettings;
   app: AppSettings;
   backup: BackupSettings;
@@ -205,7 +217,16 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     restoreDatabase: v.oneOf('restore-database', input('restore-database'), RESTORE_DATABASE),
     strategy: v.oneOf('strategy', input('strategy'), STRATEGIES),
     stagingPort: v.integer('staging-port', input('staging-port'), 1, 65535),
+    backupId: input('backup-id') && v.backupId('backup-id', input('backup-id')),
+    scope: v.oneOf('scope', input('scope'), SCOPES),
   };
+  if (command === 'rollback' && deploy.version && deploy.backupId) {
+    throw new InputError(
+      'backup-id',
+      deploy.backupId,
+      'empty when version is set (roll back to a version, or to a backup set, not both)',
+    );
+  }
   const healthTimeout = v.integer('health-timeout', input('health-timeout'), 1, 3600);
   const verify: VerifySettings = {
     health: parseHealthUrl(input('health-url')),
@@ -228,7 +249,11 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     workflow: env.GITHUB_WORKFLOW ?? '',
     serverUrl: env.GITHUB_SERVER_URL ?? '',
   };
-  return { command, connection, app, backup, deploy, verify, output, run };
+  const lock: LockSettings = {
+    timeoutMs: v.integer('lock-timeout', input('lock-timeout'), 0, 86400) * 1000,
+    breakStale: v.bool('break-stale-lock', input('break-stale-lock')),
+  };
+  return { command, lock, connection, app, backup, deploy, verify, output, run };
 }
 
 /** The health URL as seen from the host: fetched through the SSH connection, so it may say localhost. */
@@ -379,6 +404,9 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'db-check-command': 'python manage.py check --database default',
   'static-files': 'manifest.json, sw.js',
   'static-path': '/app/staticfiles',
+  'lock-timeout': '300',
+  scope: 'app',
+  'break-stale-lock': 'false',
 };
 
 /** Inputs whose values are secrets: masked in logs as soon as they are read. */

@@ -167,3 +167,44 @@ export function deploySummary(d: DeployView, artifact: string): string {
     '',
   ].join('\n');
 }
+
+export interface RollbackView {
+  mode: string;
+  target: string;
+  scope: string;
+  previousImage: string;
+  deployedImage: string;
+  rolledBack: boolean;
+  healthy: boolean;
+  snapshot: { id: string; dir: string } | null;
+  restored: string[];
+  notes: string[];
+  verify: VerifyView | null;
+  failure: string;
+}
+
+export function rollbackSummary(r: RollbackView, artifact: string): string {
+  const ok = !r.failure;
+  return [
+    `## eqmd-rollback: ${ok ? '✅' : '❌'} ${r.mode} rollback to ${r.target} (scope ${r.scope})`,
+    '',
+    `Before: \`${r.previousImage}\`; now: \`${r.deployedImage}\`; ${r.healthy ? 'healthy' : '**not healthy**'}.`,
+    ...(r.failure ? ['', `**Failed:** ${r.failure}`] : []),
+    '',
+    '### What was restored',
+    '',
+    ...(r.restored.length ? r.restored.map((x) => `- ${x}`) : ['- nothing']),
+    ...(r.snapshot
+      ? [
+          `- what it replaced was saved first as backup set \`${r.snapshot.id}\` (\`${r.snapshot.dir}\`): ` +
+            `roll back to it (backup-id: ${r.snapshot.id}) to undo this rollback. Writes made after the restored set was taken are only in that snapshot.`,
+        ]
+      : []),
+    '',
+    ...(r.verify ? ['### Verification', '', ...checkTable(r.verify.checks), ''] : []),
+    ...(r.verify && !r.verify.healthy ? failureDetails(r.verify) : []),
+    ...(r.notes.length ? ['### Notes', '', ...r.notes.map((n) => `- ${n}`), ''] : []),
+    artifact,
+    '',
+  ].join('\n');
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
@@ -137,6 +137,11 @@ describe('backup of a SQLite instance (docker compose v2 path) while the app kee
     );
     assert.equal(post.code, 0, post.stdout);
     assert.match(post.stdout, /removed the unfinished backup set/);
+    assert.match(post.stdout, /released the host lock .* left by the main step/);
+    assert.ok(
+      !existsSync(join(a.projectDir, '.eqmd-rollback.lock')),
+      'the killed run does not leave the project locked',
+    );
     // The remote step may still be finishing when the post step runs; give it a moment, then check.
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(tmpSets(), '', 'no temporary set left');

@@ -25,6 +25,8 @@ import { currentContainer } from './service.js';
 import { verifyContainer, type VerifyReport } from './verify.js';
 
 export interface DeployOptions {
+  /** Reason recorded on the safety backup: pre-deploy, or pre-restore for a rollback to a version. */
+  reason?: string;
   newId: () => string;
   now: () => Date;
   toolVersion: string;
@@ -135,7 +137,7 @@ export async function deploy(
   const preId = opts.newId();
   const pre = await backup(host, settings, log, {
     id: preId,
-    reason: 'pre-deploy',
+    reason: opts.reason ?? 'pre-deploy',
     now: opts.now(),
     toolVersion: opts.toolVersion,
     ...(opts.onPending ? { onPending: opts.onPending } : {}),

@@ -1,10 +1,11 @@
+import { inProject } from '../compose.js';
 import { restoreEnvStep, retagStep, upStep } from '../deploy/commands.js';
 import { decideDatabaseRestore, type SnapshotResult } from '../deploy/decide.js';
-import { inProject } from '../compose.js';
+import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { Manifest } from '../manifest.js';
+import type { Manifest, ManifestFile } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
-import { verifySetStep } from '../restore/commands.js';
+import { verifySetStep, volumeRestoreStep } from '../restore/commands.js';
 import type { Settings } from '../settings.js';
 import { backup, type BackupOptions } from './backup.js';
 import type { Facts } from './facts.js';
@@ -18,20 +19,52 @@ export interface SetOnHost {
   dir: string;
 }
 
+/** What a rollback puts back. */
+export interface RestoreParts {
+  /** The env file and the image (retagged from its backup tag). */
+  app: boolean;
+  /** 'per-setting': as restore-database says (auto = when the schema moved). */
+  database: 'per-setting' | 'always' | 'no';
+  /** Volumes of the set to restore (Docker names). */
+  volumes: string[];
+}
+
+export const APP_PARTS: RestoreParts = { app: true, database: 'per-setting', volumes: [] };
+
 export interface RollbackResult {
   verify: VerifyReport | null;
+  /** The pre-restore snapshot: what was there before this rollback overwrote it. */
   failedState: SetOnHost | null;
   restored: string[];
   notes: string[];
-  /** The reference the env file names again. */
+  /** The reference the env file names at the end. */
   image: string;
 }
 
+export interface RollbackOptions {
+  snapshotReason: string;
+  newId: () => string;
+  now: () => Date;
+  toolVersion: string;
+  onPending?: BackupOptions['onPending'];
+  parts?: RestoreParts;
+}
+
+/** The files of a set that a restore of these parts reads: all are checksummed before anything changes. */
+export function filesFor(m: Manifest, parts: RestoreParts): ManifestFile[] {
+  const wanted = new Set<string>([
+    ...(parts.app ? ['env'] : []),
+    ...(parts.database !== 'no' && m.database.kind !== 'none' ? [m.database.file] : []),
+    ...m.volumes.filter((v) => parts.volumes.includes(v.name)).map((v) => v.file),
+  ]);
+  return m.files.filter((f) => wanted.has(f.path));
+}
+
 /**
- * Puts the host back to a backup set's image, env file and (when needed) database:
- * stop the service → snapshot what is about to be overwritten → env file → database → the exact
- * backed-up image under its old reference → up → verify. Each part that fails is reported and the rest
- * still runs: ending on the previous image is better than stopping half-way.
+ * Puts the host back to a backup set, in a safe order: checksums → stop the service → snapshot what is
+ * about to be overwritten → env file → database → volumes → the exact backed-up image under its old
+ * reference → up → verify. A part that fails is reported and the rest still runs: ending on the
+ * previous image is better than stopping half-way. Nothing is overwritten without a verified snapshot.
  */
 export async function rollbackToSet(
   host: RemoteHost,
@@ -39,44 +72,50 @@ export async function rollbackToSet(
   log: Log,
   facts: Facts,
   target: SetOnHost,
-  opts: {
-    snapshotReason: string;
-    newId: () => string;
-    now: () => Date;
-    toolVersion: string;
-    onPending?: BackupOptions['onPending'];
-  },
+  opts: RollbackOptions,
 ): Promise<RollbackResult> {
+  const parts = opts.parts ?? APP_PARTS;
   const { app } = settings;
   const step = (s: Parameters<typeof runStep>[1]) =>
     log.group(s.title, async () => (await runStep(host, s, log)).toString());
   const restored: string[] = [];
   const notes: string[] = [];
   const m = target.manifest;
-  const envFile = m.files.find((f) => f.path === 'env');
 
   // Refuse before touching anything if the set is not what its manifest says.
-  await step(verifySetStep(target.dir, envFile ? [envFile] : []));
+  try {
+    await step(verifySetStep(target.dir, filesFor(m, parts)));
+  } catch (err) {
+    const detail = err instanceof RemoteCommandError ? err.stderrTail.trim() : (err as Error).message;
+    throw new RefusedError(
+      `backup set ${m.id} fails its checksums, so nothing was restored or changed: ${detail}`,
+    );
+  }
+
   // Through the Docker API already open on this connection: `compose stop` would only start compose
   // (a Python program with v1) to send the same request.
   const stopped = await currentContainer(host, facts.project, app.service);
   if (stopped) await log.group(`Stop ${app.service}`, () => host.docker.stopContainer(stopped.id, 10));
 
-  // The failed state's database (and env) as its own set, so this rollback can be undone.
+  // What is about to be overwritten, as a set of its own, so this rollback can be undone.
   let snapshot: SnapshotResult;
   let failedState: SetOnHost | null = null;
-  const snapId = opts.newId();
   try {
     const out = await backup(
       host,
       {
         ...settings,
-        backup: { ...settings.backup, volumes: [], keep: 0 },
+        backup: {
+          ...settings.backup,
+          database: parts.database === 'no' ? 'none' : settings.backup.database,
+          volumes: parts.volumes,
+          keep: 0,
+        },
         output: { ...settings.output, dryRun: false },
       },
       log,
       {
-        id: snapId,
+        id: opts.newId(),
         reason: opts.snapshotReason,
         now: opts.now(),
         toolVersion: opts.toolVersion,
@@ -89,36 +128,77 @@ export async function rollbackToSet(
     snapshot = { ok: true, database: out.manifest.database, id: out.manifest.id };
   } catch (err) {
     snapshot = { ok: false, why: (err as Error).message.split('\n')[0] ?? 'unknown' };
-    notes.push(`failed-state snapshot could not be made: ${snapshot.why}`);
-    log.warning(`failed-state snapshot could not be made: ${snapshot.why}`);
+    notes.push(
+      `the pre-restore snapshot could not be made (${snapshot.why}): nothing that it would have saved was overwritten`,
+    );
+    log.warning(`pre-restore snapshot failed: ${snapshot.why}`);
   }
 
-  const envPath = inProject(app.projectDir, app.envFile);
-  await step(restoreEnvStep(`${target.dir}/env`, envPath));
-  restored.push(`env file ${app.envFile} from ${m.id}`);
+  if (parts.app) {
+    await step(restoreEnvStep(`${target.dir}/env`, inProject(app.projectDir, app.envFile)));
+    restored.push(`env file ${app.envFile} from ${m.id}`);
+  }
 
-  const decision = decideDatabaseRestore(settings.deploy.restoreDatabase, m.database, snapshot);
-  log.info(`database: ${decision.restore ? 'restoring' : 'not restoring'}: ${decision.why}`);
-  if (decision.restore && stopped) {
-    try {
-      const r = await restoreDatabase(host, settings, log, target, stopped.id, snapId);
-      restored.push(
-        r.detail +
-          (r.aside && !r.detail.includes(r.aside) ? `; the replaced data is kept as ${r.aside}` : ''),
+  if (parts.database !== 'no') {
+    const mode = parts.database === 'always' ? 'always' : settings.deploy.restoreDatabase;
+    const decision = decideDatabaseRestore(mode, m.database, snapshot);
+    log.info(`database: ${decision.restore ? 'restoring' : 'not restoring'}: ${decision.why}`);
+    if (decision.restore && stopped) {
+      try {
+        const r = await restoreDatabase(
+          host,
+          settings,
+          log,
+          target,
+          stopped.id,
+          snapshot.ok ? snapshot.id : opts.newId(),
+        );
+        restored.push(
+          r.detail +
+            (r.aside && !r.detail.includes(r.aside) ? `; the replaced data is kept as ${r.aside}` : ''),
+        );
+      } catch (err) {
+        notes.push(`database NOT restored: ${(err as Error).message.split('\n')[0]}`);
+        log.warning(`database restore failed: ${(err as Error).message}`);
+      }
+    } else {
+      notes.push(
+        `database not restored: ${decision.restore ? 'the service has no container' : decision.why}`,
       );
-    } catch (err) {
-      notes.push(`database NOT restored: ${(err as Error).message.split('\n')[0]}`);
-      log.warning(`database restore failed: ${(err as Error).message}`);
     }
-  } else {
-    notes.push(`database not restored: ${decision.restore ? 'the service has no container' : decision.why}`);
   }
 
-  const reference = m.image.envValue || m.image.reference;
-  await step(retagStep(m.image.backupTag, reference));
-  restored.push(
-    `image ${reference} (${m.image.id.replace(/^sha256:/, '').slice(0, 12)}) from its backup tag`,
-  );
+  for (const name of parts.volumes) {
+    const v = m.volumes.find((x) => x.name === name);
+    if (!v) continue;
+    if (!snapshot.ok) {
+      notes.push(
+        `volume ${name} NOT restored: without the pre-restore snapshot its current content would be lost`,
+      );
+      continue;
+    }
+    try {
+      await step(
+        volumeRestoreStep({
+          id: snapshot.id,
+          volume: name,
+          archive: `${target.dir}/${v.file}`,
+          image: m.image.backupTag,
+          entries: v.entries,
+        }),
+      );
+      restored.push(`volume ${name} from ${m.id} (${v.entries} entries)`);
+    } catch (err) {
+      notes.push(`volume ${name} NOT restored: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  let image = facts.probe.imageVariable;
+  if (parts.app) {
+    image = m.image.envValue || m.image.reference;
+    await step(retagStep(m.image.backupTag, image));
+    restored.push(`image ${image} (${m.image.id.replace(/^sha256:/, '').slice(0, 12)}) from its backup tag`);
+  }
   await step(upStep(facts.compose, app.service));
   const container = await currentContainer(host, facts.project, app.service);
   const verify = container
@@ -126,5 +206,5 @@ export async function rollbackToSet(
         verifyContainer(host, container.id, settings.verify.health, settings.verify, log),
       )
     : null;
-  return { verify, failedState, restored, notes, image: reference };
+  return { verify, failedState, restored, notes, image };
 }

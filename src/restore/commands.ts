@@ -148,3 +148,49 @@ export function pgDropNewStep(t: PgTarget): Step {
     ...pgStdin(t),
   };
 }
+
+/**
+ * Restores a volume from its archive: emptied (its previous content is in the pre-restore snapshot),
+ * then the archive is extracted by tar in a throwaway root container of an image already on the host,
+ * keeping numeric owners and modes (the app user must still own its files); the entry count must
+ * match the manifest.
+ */
+export function volumeRestoreStep(x: {
+  id: string;
+  volume: string;
+  archive: string;
+  image: string;
+  entries: number;
+}): Step {
+  const inVolume = (script: string, ...extra: string[]) =>
+    argv(
+      'docker',
+      'run',
+      '--rm',
+      '-i',
+      '--label',
+      `${HELPER_LABEL}=${x.id}`,
+      '--user',
+      '0',
+      '--network',
+      'none',
+      '-v',
+      `${x.volume}:/eqmd-volume`,
+      '--entrypoint',
+      'sh',
+      x.image,
+      '-c',
+      script,
+      ...extra,
+    );
+  return {
+    title: `Restore volume ${x.volume} from its archive`,
+    command: bashScript([
+      inVolume('rm -rf /eqmd-volume/* /eqmd-volume/.[!.]* /eqmd-volume/..?*'),
+      `${inVolume('tar -x -p --numeric-owner -f - -C /')} < ${quote(x.archive)}`,
+      `n=$(${inVolume('find /eqmd-volume | wc -l')})`,
+      `[ "$n" -eq ${x.entries} ] || { echo "volume ${x.volume} has $n entries after the restore, the archive listed ${x.entries}" >&2; exit 1; }`,
+      'echo "entries=$n"',
+    ]),
+  };
+}

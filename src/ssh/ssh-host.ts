@@ -93,7 +93,7 @@ export class SshHost implements RemoteHost {
           }
           resolve({ code, signal, stdout: Buffer.concat(stdout), stderr });
         });
-        channel.end(opts.stdin ?? undefined);
+        if (!opts.holdStdin) channel.end(opts.stdin ?? undefined);
       });
     });
   }

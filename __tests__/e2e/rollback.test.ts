@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { Manifest } from '../../src/manifest.js';
+import {
+  addRecord,
+  connectionInputs,
+  recordCount,
+  resetInstance,
+  runAction,
+  sh,
+  testHost,
+  type ActionRun,
+  type Instance,
+} from './harness.js';
+
+const h = testHost();
+const { a, b } = h.instances;
+const conn = (i: Instance) => ({
+  ...connectionInputs(h, i === b ? 'v1' : 'v2'),
+  'project-dir': i.projectDir,
+  'health-url': i.healthUrl.replace('127.0.0.1', 'localhost'),
+  'upload-artifact': 'false',
+});
+const run = (i: Instance, inputs: Record<string, string>) => runAction({ ...conn(i), ...inputs });
+const version = (i: Instance) => fetch(`${i.baseUrl}/version/`).then((r) => r.text());
+const env = (i: Instance) => readFileSync(join(i.projectDir, '.env'), 'utf8');
+const manifestOf = (r: ActionRun) => JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
+const setDir = (i: Instance, id: string) => join(i.projectDir, 'backups', id);
+const pgExec = (sql: string) =>
+  sh(
+    `docker exec $(docker ps -q --filter label=com.docker.compose.project=eqmd-b --filter label=com.docker.compose.service=postgres) ` +
+      `sh -c 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -c "${sql}"'`,
+  ).trim();
+const sqliteRows = (file: string) => sh(`sqlite3 ${file} 'SELECT name FROM records_patient ORDER BY id'`);
+
+describe('rollback', () => {
+  test('emergency: back to the image and env before the last change; later writes kept in the pre-restore snapshot', async () => {
+    resetInstance('a');
+    const envBefore = env(a);
+    const d = await run(a, { command: 'deploy', version: 'v2' });
+    assert.equal(d.code, 0, d.stdout);
+    await addRecord(a, 'written-after-the-deploy');
+    const r = await run(a, { command: 'rollback' });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.outputs['rolled-back'], 'true');
+    assert.equal(r.outputs['previous-image'], `${h.image}:v2`);
+    assert.equal(r.outputs['deployed-image'], `${h.image}:v1`);
+    assert.equal(r.outputs.health, 'healthy');
+    assert.equal(await version(a), 'v1');
+    assert.equal(env(a), envBefore);
+    const snap = manifestOf(r);
+    assert.equal(snap.reason, 'pre-restore');
+    assert.match(
+      sqliteRows(join(setDir(a, snap.id), 'database.sqlite3')),
+      /written-after-the-deploy/,
+      'the later write is in the snapshot',
+    );
+    assert.match(r.summary, /emergency rollback to .*scope app/);
+    assert.match(r.summary, /to undo this rollback/);
+  });
+
+  test('a named version is pulled, backed up first, switched and verified', async () => {
+    resetInstance('a');
+    const r = await run(a, { command: 'rollback', version: 'v5' });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(await version(a), 'v5');
+    assert.equal(manifestOf(r).reason, 'pre-restore');
+    assert.equal(r.outputs['deployed-image'], `${h.image}:v5`);
+  });
+
+  test('static files deleted on the host are restored from a set (scope static)', async () => {
+    resetInstance('a');
+    const bk = await run(a, { command: 'backup' });
+    assert.equal(bk.code, 0, bk.stdout);
+    sh(`rm /var/lib/docker/volumes/eqmd-a_static_files/_data/manifest.json`);
+    const broken = await run(a, { command: 'verify' });
+    assert.equal(broken.code, 1, 'verify sees the missing static file');
+    const r = await run(a, { command: 'rollback', 'backup-id': bk.outputs['backup-id']!, scope: 'static' });
+    assert.equal(r.code, 0, r.stdout);
+    assert.ok(existsSync('/var/lib/docker/volumes/eqmd-a_static_files/_data/manifest.json'));
+    assert.match(r.summary, /volume eqmd-a_static_files from/);
+    const after = await run(a, { command: 'verify' });
+    assert.equal(after.code, 0, after.summary);
+  });
+
+  test('scope full (PostgreSQL, volumes, env, image): back to the set; rows and uploads written later are in the snapshot', async () => {
+    resetInstance('b');
+    const bk = await run(b, { command: 'backup' });
+    assert.equal(bk.code, 0, bk.stdout);
+    const rowsAtBackup = await recordCount(b);
+    await addRecord(b, 'after-backup-row');
+    sh(`echo scan > /var/lib/docker/volumes/eqmd-b_media_files/_data/uploaded-after-backup.txt`);
+    const d = await run(b, { command: 'deploy', version: 'v5' });
+    assert.equal(d.code, 0, d.stdout);
+    const r = await run(b, { command: 'rollback', 'backup-id': bk.outputs['backup-id']!, scope: 'full' });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(await version(b), 'v1');
+    assert.equal(await recordCount(b), rowsAtBackup);
+    assert.ok(
+      !pgExec('SELECT name FROM records_patient').includes('after-backup-row'),
+      'the later row is gone from the live database',
+    );
+    assert.ok(!existsSync('/var/lib/docker/volumes/eqmd-b_media_files/_data/uploaded-after-backup.txt'));
+    const snap = manifestOf(r);
+    const dir = setDir(b, snap.id);
+    assert.match(
+      sh(`pg_restore -f - ${dir}/database.dump`),
+      /after-backup-row/,
+      'the later row is in the pre-restore dump',
+    );
+    assert.match(
+      sh(`tar -tf ${dir}/volumes/eqmd-b_media_files.tar`),
+      /uploaded-after-backup\.txt/,
+      'the later upload is in the snapshot',
+    );
+  });
+
+  test('scope database on its own', async () => {
+    resetInstance('b');
+    const bk = await run(b, { command: 'backup', volumes: 'none' });
+    const rows = await recordCount(b);
+    await addRecord(b, 'x1');
+    await addRecord(b, 'x2');
+    const r = await run(b, { command: 'rollback', 'backup-id': bk.outputs['backup-id']!, scope: 'database' });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(await recordCount(b), rows);
+    assert.match(r.summary, /PostgreSQL restored from/);
+  });
+
+  test('a corrupted set is refused and nothing changes', async () => {
+    resetInstance('a');
+    const bk = await run(a, { command: 'backup' });
+    const file = join(setDir(a, bk.outputs['backup-id']!), 'database.sqlite3');
+    const bytes = readFileSync(file);
+    const at = bytes.length - 100;
+    bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+    writeFileSync(file, bytes);
+    const before = {
+      env: env(a),
+      rows: await recordCount(a),
+      sets: sh(`ls ${a.projectDir}/backups`),
+      c: sh(`docker ps -q --filter name=eqmd-a_eqmd`),
+    };
+    await addRecord(a, 'live-row');
+    const r = await run(a, { command: 'rollback', 'backup-id': bk.outputs['backup-id']!, scope: 'full' });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /fails its checksums, so nothing was restored or changed/);
+    assert.deepEqual(
+      {
+        env: env(a),
+        rows: (await recordCount(a)) - 1,
+        sets: sh(`ls ${a.projectDir}/backups`),
+        c: sh(`docker ps -q --filter name=eqmd-a_eqmd`),
+      },
+      before,
+    );
+  });
+
+  test('an unknown backup id, or one of another instance, is refused', async () => {
+    const r = await run(a, { command: 'rollback', 'backup-id': '20200101T000000Z-000000' });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /no backup set 20200101T000000Z-000000 of project eqmd-a/);
+  });
+});
+
+describe('host lock', () => {
+  test('two changing runs at once: the second waits or fails naming the holder, with no side effects', async () => {
+    resetInstance('b');
+    const setsBefore = sh(`ls ${b.projectDir}/backups 2>/dev/null || true`);
+    const first = run(b, { command: 'deploy', version: 'v2' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const impatient = await run(b, { command: 'backup', 'lock-timeout': '1' });
+    assert.equal(impatient.code, 1);
+    assert.match(
+      impatient.stdout,
+      /the host lock .*\.eqmd-rollback\.lock is held by deploy by e2e-tester \(org\/equipemed, run \d+\) since/,
+    );
+    assert.match(impatient.stdout, /Nothing was changed/);
+    const patient = run(b, { command: 'backup', 'lock-timeout': '120' });
+    const [d, p] = await Promise.all([first, patient]);
+    assert.equal(d.code, 0, d.stdout);
+    assert.equal(p.code, 0, p.stdout);
+    assert.match(p.stdout, /waiting for the host lock/);
+    const setsAfter = sh(`ls ${b.projectDir}/backups`).trim().split('\n');
+    assert.equal(
+      setsAfter.length,
+      setsBefore.trim().split('\n').filter(Boolean).length + 2,
+      'only the deploy and the patient backup made sets',
+    );
+    assert.equal(await version(b), 'v2', 'one coherent version');
+    assert.ok(!existsSync(join(b.projectDir, '.eqmd-rollback.lock')), 'released');
+  });
+
+  test('a stale lock (holder gone) is reported with the step to clear it, and broken only when asked', async () => {
+    const lock = join(b.projectDir, '.eqmd-rollback.lock');
+    sh(
+      `mkdir -p ${lock} && echo '{"command":"deploy","actor":"ghost","repository":"org/equipemed","runId":"7","started":"2026-01-01T00:00:00Z"}' > ${lock}/owner.json && echo t > ${lock}/token && echo 999999 > ${lock}/pid && chmod -R a+rX ${lock}`,
+    );
+    const refused = await run(b, { command: 'backup' });
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stdout,
+      /is stale: its holder process no longer exists on the host\. It was taken by deploy by ghost/,
+    );
+    assert.match(refused.stdout, new RegExp(`rm -rf ${lock.replace(/\./g, '\\.')}`));
+    assert.ok(existsSync(lock), 'never broken silently');
+    const broken = await run(b, { command: 'backup', 'break-stale-lock': 'true' });
+    assert.equal(broken.code, 0, broken.stdout);
+    assert.match(broken.stdout, /breaking the stale lock/);
+    assert.ok(!existsSync(lock));
+  });
+});

@@ -1,0 +1,90 @@
+import { parseKeyValues } from '../backup/commands.js';
+import { RefusedError } from '../errors.js';
+import type { Log } from '../log.js';
+import { acquireStep, breakStaleStep, keeperCommand, lockDir, releaseStep } from '../lock/commands.js';
+import { describeOwner, judgeHeldLock, type HeldLock } from '../lock/judge.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { Settings } from '../settings.js';
+import { runStep } from './run-step.js';
+
+export interface LockHandle {
+  dir: string;
+  token: string;
+  release(): Promise<void>;
+}
+
+const POLL_MS = 2000;
+
+/**
+ * One changing operation per compose project at a time. A second run waits (polling, up to
+ * lock-timeout) and then fails naming the holder — with no side effects. A stale lock is reported
+ * with the exact command to clear it, and broken only when break-stale-lock says so.
+ */
+export async function acquireLock(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  token: string,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+): Promise<LockHandle> {
+  const dir = lockDir(settings.app.projectDir);
+  const owner = JSON.stringify({
+    command: settings.command,
+    runId: settings.run.runId,
+    runUrl:
+      settings.run.serverUrl && settings.run.repository && settings.run.runId
+        ? `${settings.run.serverUrl}/${settings.run.repository}/actions/runs/${settings.run.runId}`
+        : '',
+    repository: settings.run.repository,
+    actor: settings.run.actor,
+    runner: process.env.RUNNER_NAME ?? '',
+    started: new Date().toISOString(),
+  });
+  const deadline = Date.now() + settings.lock.timeoutMs;
+  let announced = false;
+  for (;;) {
+    const out = parseKeyValues((await runStep(host, acquireStep(dir, token, owner), log)).toString());
+    const kv = new Map(out.map((x) => [x.key, x.value]));
+    if (kv.get('state') === 'acquired') break;
+    const held: HeldLock = {
+      owner: kv.get('owner') ?? '',
+      ageSeconds: Number(kv.get('age_s') ?? '0'),
+      keeper: (kv.get('keeper') ?? 'none') as HeldLock['keeper'],
+    };
+    const who = describeOwner(held.owner);
+    const verdict = judgeHeldLock(held, settings.connection.commandTimeoutMs / 1000);
+    if (verdict.kind === 'stale') {
+      if (settings.lock.breakStale) {
+        log.warning(`breaking the stale lock ${dir} held by ${who}: ${verdict.why}`);
+        await runStep(host, breakStaleStep(dir), log);
+        continue;
+      }
+      throw new RefusedError(
+        `the host lock ${dir} is stale: ${verdict.why}. It was taken by ${who}. ` +
+          `Nothing was changed. If no operation is running on the host, clear it with \`rm -rf ${dir}\` ` +
+          'on the host (or run again with break-stale-lock: true), then re-run.',
+      );
+    }
+    if (Date.now() >= deadline) {
+      throw new RefusedError(
+        `the host lock ${dir} is held by ${who}; waited ${settings.lock.timeoutMs / 1000} s (lock-timeout). Nothing was changed.`,
+      );
+    }
+    if (!announced) log.info(`waiting for the host lock ${dir}, held by ${who}`);
+    announced = true;
+    await sleep(POLL_MS);
+  }
+  // The keeper lives as long as this connection; not awaited until release.
+  const keeper = host
+    .exec(keeperCommand(dir, token), { timeoutMs: 7 * 24 * 3600 * 1000, holdStdin: true })
+    .catch(() => undefined);
+  log.info(`took the host lock ${dir}`);
+  return {
+    dir,
+    token,
+    release: async () => {
+      await runStep(host, releaseStep(dir, token), log);
+      await keeper;
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import { RefusedError } from '../errors.js';
+import type { Log } from '../log.js';
+import type { Manifest } from '../manifest.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { Settings } from '../settings.js';
+import { deploy, type DeployOptions } from './deploy.js';
+import { gatherFacts } from './facts.js';
+import { readSets } from './list.js';
+import { APP_PARTS, rollbackToSet, type RestoreParts, type SetOnHost } from './rollback-to-set.js';
+import type { VerifyReport } from './verify.js';
+
+export interface RollbackDone {
+  dryRun: false;
+  mode: 'emergency' | 'version' | 'backup-set';
+  /** The set or version rolled back to. */
+  target: string;
+  scope: string;
+  previousImage: string;
+  deployedImage: string;
+  rolledBack: boolean;
+  healthy: boolean;
+  /** The pre-restore snapshot (or, for a version, the safety backup). */
+  snapshot: SetOnHost | null;
+  restored: string[];
+  notes: string[];
+  verify: VerifyReport | null;
+  failure: string;
+}
+
+export type RollbackOutcome = { dryRun: true; plan: string } | RollbackDone;
+
+/** Snapshots of failed releases hold a known-broken image: an emergency rollback never goes there. */
+const NOT_EMERGENCY_TARGETS = ['failed-deploy', 'failed-candidate'];
+
+/** Which parts of a set each scope puts back. */
+export function partsFor(scope: Settings['deploy']['scope'], m: Manifest, staticPath: string): RestoreParts {
+  const all = m.volumes.map((v) => v.name);
+  switch (scope) {
+    case 'app':
+      return APP_PARTS;
+    case 'database':
+      return { app: false, database: 'always', volumes: [] };
+    case 'static': {
+      const v = m.volumes.find((x) => x.mountpoint.replace(/\/$/, '') === staticPath.replace(/\/$/, ''));
+      if (!v)
+        throw new RefusedError(
+          `backup set ${m.id} has no volume mounted at static-path ${staticPath} (it has: ${m.volumes.map((x) => `${x.name} at ${x.mountpoint || '?'}`).join(', ') || 'none'})`,
+        );
+      return { app: false, database: 'no', volumes: [v.name] };
+    }
+    case 'volumes':
+      return { app: false, database: 'no', volumes: all };
+    case 'full':
+      return { app: true, database: 'always', volumes: all };
+  }
+}
+
+/** The newest verified set whose image differs from the running one: "undo the last change". */
+export function emergencyTarget(sets: readonly Manifest[], runningImageId: string): Manifest | null {
+  return (
+    sets.find(
+      (m) => m.verified && m.image.id !== runningImageId && !NOT_EMERGENCY_TARGETS.includes(m.reason),
+    ) ?? null
+  );
+}
+
+export async function rollback(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: DeployOptions,
+): Promise<RollbackOutcome> {
+  const d = settings.deploy;
+  if (d.version) {
+    // A named version: a deploy of that version (safety backup, switch, verify, automatic rollback
+    // on failure). Data is not restored: the database stays as it is unless its schema moves.
+    const out = await deploy(host, settings, log, { ...opts, reason: 'pre-restore' });
+    if (out.dryRun) return out;
+    return {
+      dryRun: false,
+      mode: 'version',
+      target: d.version,
+      scope: 'app',
+      previousImage: out.previousImage,
+      deployedImage: out.deployedImage,
+      rolledBack: out.ok,
+      healthy: out.healthy,
+      snapshot: out.preDeploy,
+      restored: out.ok ? [`image ${out.deployedImage} (pulled), env file updated`] : out.restored,
+      notes: out.notes,
+      verify: out.rollbackVerify ?? out.verify,
+      failure: out.failure,
+    };
+  }
+
+  const facts = await log.group('Inspect the host', () => gatherFacts(host, settings, log));
+  const { sets, unreadable } = await readSets(
+    host,
+    facts.backupDir,
+    facts.project,
+    settings.app.service,
+    log,
+  );
+  let target: Manifest | null;
+  let mode: RollbackDone['mode'];
+  if (d.backupId) {
+    mode = 'backup-set';
+    target = sets.find((m) => m.id === d.backupId) ?? null;
+    if (!target) {
+      const bad = unreadable.find((u) => u.startsWith(`${d.backupId}:`));
+      throw new RefusedError(
+        bad
+          ? `backup set ${bad}; nothing was changed`
+          : `no backup set ${d.backupId} of project ${facts.project} in ${facts.backupDir} (sets of other projects are never restored here); nothing was changed`,
+      );
+    }
+    if (!target.verified)
+      throw new RefusedError(`backup set ${target.id} was never verified; nothing was changed`);
+  } else {
+    mode = 'emergency';
+    const running =
+      facts.container?.imageId ?? (await host.docker.inspectImage(facts.probe.imageVariable))?.id ?? '';
+    target = emergencyTarget(sets, running);
+    if (!target) {
+      throw new RefusedError(
+        `no verified backup set of ${facts.project} holds an image other than the running one; nothing to roll back to`,
+      );
+    }
+  }
+  const scope = mode === 'emergency' ? 'app' : d.scope;
+  const parts = partsFor(scope, target, settings.verify.staticPath);
+  const set: SetOnHost = { manifest: target, dir: `${facts.backupDir}/${target.id}` };
+  const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${target.image.envValue || target.image.reference}), scope ${scope}`;
+  if (settings.output.dryRun) {
+    const plan = [
+      describe,
+      `1. check the checksums of the set's files for this scope`,
+      `2. stop ${settings.app.service}; snapshot what will be overwritten (reason pre-restore)`,
+      ...(parts.app
+        ? [
+            `3. put the env file back; retag ${target.image.backupTag} as ${target.image.envValue || target.image.reference}`,
+          ]
+        : []),
+      ...(parts.database !== 'no'
+        ? [
+            `4. restore the database (${parts.database === 'always' ? 'always' : `restore-database: ${d.restoreDatabase}`})`,
+          ]
+        : []),
+      ...(parts.volumes.length ? [`5. restore volumes ${parts.volumes.join(', ')}`] : []),
+      `6. compose up -d --no-deps ${settings.app.service}; verify`,
+    ].join('\n');
+    log.info(`Dry run: nothing was changed on the host. The rollback would do:\n${plan}`);
+    return { dryRun: true, plan };
+  }
+  log.info(describe);
+  const rb = await log.group('Roll back', () =>
+    rollbackToSet(host, settings, log, facts, set, { ...opts, snapshotReason: 'pre-restore', parts }),
+  );
+  const healthy = !!rb.verify?.healthy;
+  const incomplete = rb.notes.filter((n) => n.includes('NOT restored'));
+  return {
+    dryRun: false,
+    mode,
+    target: target.id,
+    scope,
+    previousImage: facts.probe.imageVariable,
+    deployedImage: rb.image,
+    rolledBack: rb.restored.length > 0,
+    healthy,
+    snapshot: rb.failedState,
+    restored: rb.restored,
+    notes: rb.notes,
+    verify: rb.verify,
+    failure: !healthy
+      ? 'the restored version failed verification'
+      : incomplete.length
+        ? incomplete.join('; ')
+        : '',
+  };
+}
