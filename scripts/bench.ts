@@ -164,6 +164,30 @@ for (let i = 0; i < RUNS; i++) {
 
 resetInstance('a');
 const seed = seedFlow();
+
+// Emergency rollback after a good deploy (v1 → v5): ours vs the seed's emergency_rollback.sh.
+const emergency: number[] = [];
+let emergencyEndedOn = '';
+for (let i = 0; i < RUNS; i++) {
+  resetInstance('a');
+  const d = await runAction(inputs('v5'));
+  if (d.code !== 0) throw new Error(`setup deploy failed:\n${d.stdout}`);
+  const t = now();
+  const r = await runAction({ ...inputs('v5'), command: 'rollback', version: '' });
+  emergency.push(now() - t);
+  emergencyEndedOn = `${await fetch(`${a.baseUrl}/version/`).then((x) => x.text())}, ${r.outputs.health}`;
+}
+resetInstance('a');
+const seedDeploy = await runAction(inputs('v5'));
+if (seedDeploy.code !== 0) throw new Error('setup deploy for the seed emergency rollback failed');
+sh(`docker tag ${h.image}:v1 eqmd:backup-20240101-000000`);
+const t3 = now();
+sh(
+  `cd ${a.projectDir} && LATEST_BACKUP=$(docker images --format "table {{.Repository}}:{{.Tag}}" | grep "eqmd:backup-" | head -1 | cut -d':' -f2) && docker tag "eqmd:$LATEST_BACKUP" eqmd:latest && docker-compose up -d eqmd >/dev/null 2>&1`,
+);
+const seedEmergencyMs = now() - t3;
+const seedEmergencyEndedOn = await fetch(`${a.baseUrl}/version/`).then((x) => x.text());
+sh(`docker rmi eqmd:latest eqmd:backup-20240101-000000 >/dev/null 2>&1 || true`);
 resetInstance('a');
 
 const floor = median(floorSwitch) + median(floorDb);
@@ -184,11 +208,24 @@ const rows: [string, string][] = [
     "seed's upgrade + emergency_rollback.sh, total",
     `${s(seed.ms)} (${seed.claimed}; ended healthy: ${seed.endedHealthy})`,
   ],
+  [
+    'emergency rollback through the action (connect → previous version verified healthy, database restored)',
+    `${s(median(emergency))} (ended on ${emergencyEndedOn})`,
+  ],
+  [
+    "seed's emergency_rollback.sh after the same deploy",
+    `${s(seedEmergencyMs)} (running version afterwards: ${seedEmergencyEndedOn}: unchanged, compose runs EQMD_IMAGE, not eqmd:latest)`,
+  ],
 ];
 const ratios: [string, string, string][] = [
   ['recovery / (switch + db restore floor)', (median(recovery) / floor).toFixed(2), 'target ≤ 2'],
   ['broken deploy: detect + recover', s(median(detect) + median(recovery)), 'target ≤ 15 s'],
   ['seed flow / our broken-deploy total', (seed.ms / median(broken)).toFixed(1), 'target ≥ 5'],
+  [
+    'emergency rollback / bare switch floor',
+    (median(emergency) / median(floorSwitch)).toFixed(1),
+    'seed promises < 60 s',
+  ],
 ];
 const table = [
   '| measurement | value |',

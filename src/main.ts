@@ -16,7 +16,7 @@ import { lockDir } from './lock/commands.js';
 import { currentContainer } from './operations/service.js';
 import { verifyContainer } from './operations/verify.js';
 import type { RemoteHost } from './remote-host.js';
-import { parseSettings, SECRET_INPUTS, type Settings } from './settings.js';
+import { envInput, parseSettings, SECRET_INPUTS, type Settings } from './settings.js';
 import { openHost } from './ssh/open.js';
 import {
   backupSummary,
@@ -52,7 +52,7 @@ export function maskSecrets(): void {
 
 export function readSettings(): Settings {
   maskSecrets();
-  return parseSettings((name) => core.getInput(name), process.env);
+  return parseSettings(envInput(process.env), process.env);
 }
 
 const savePending = (p: PendingCleanup | null): void => core.saveState('pending', p ? JSON.stringify(p) : '');

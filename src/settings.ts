@@ -147,8 +147,16 @@ export interface Settings {
   run: RunInfo;
 }
 
-/** Reads one input by its action.yml name; returns '' when unset (the runner fills declared defaults). */
-export type InputReader = (name: string) => string;
+/**
+ * Reads one input by its action.yml name: undefined when the input is absent altogether, '' when it was
+ * given empty (e.g. an unset `${{ vars.X }}`). The runner fills declared defaults for absent inputs.
+ */
+export type InputReader = (name: string) => string | undefined;
+
+/** The runner's convention: INPUT_<NAME> with spaces as _, upper-cased, hyphens kept. */
+export function envInput(env: NodeJS.ProcessEnv): InputReader {
+  return (name) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`];
+}
 
 /**
  * Reads and validates every input once, before any connection. `defaults` mirrors action.yml so the
@@ -220,6 +228,13 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     backupId: input('backup-id') && v.backupId('backup-id', input('backup-id')),
     scope: v.oneOf('scope', input('scope'), SCOPES),
   };
+  if (command === 'rollback' && !deploy.backupId && deploy.scope !== 'app') {
+    throw new InputError(
+      'scope',
+      deploy.scope,
+      'app (or nothing) unless backup-id is set: emergency and version rollbacks restore image and env',
+    );
+  }
   if (command === 'rollback' && deploy.version && deploy.backupId) {
     throw new InputError(
       'backup-id',
@@ -232,7 +247,8 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     health: parseHealthUrl(input('health-url')),
     healthTimeoutMs: healthTimeout * 1000,
     healthIntervalMs: v.integer('health-interval', input('health-interval'), 1, healthTimeout) * 1000,
-    dbCheckCommand: input('db-check-command'),
+    // Documented "empty = skip": only here does an explicitly empty value not fall back to the default.
+    dbCheckCommand: (read('db-check-command') ?? INPUT_DEFAULTS['db-check-command'] ?? '').trim(),
     staticFiles: v.list(input('static-files')).map((f) => v.path('static-files', f)),
     staticPath: v.path('static-path', input('static-path'), { absolute: true }),
     smokeCommands: (read('smoke-commands') || '')

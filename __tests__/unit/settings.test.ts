@@ -16,7 +16,7 @@ const base: Record<string, string> = {
 };
 const parse = (over: Record<string, string | undefined>) => {
   const inputs = { ...base, ...over };
-  return parseSettings((n) => inputs[n] ?? '', {});
+  return parseSettings((n) => inputs[n], {});
 };
 const rejects = (over: Record<string, string | undefined>, input: string, fragment: RegExp) => {
   assert.throws(
@@ -126,4 +126,32 @@ test('TOOL_VERSION matches package.json', () => {
     version: string;
   };
   assert.equal(TOOL_VERSION, pkg.version);
+});
+
+test('db-check-command: absent means the default, explicitly empty means skip', () => {
+  assert.equal(parse({}).verify.dbCheckCommand, 'python manage.py check --database default');
+  assert.equal(parse({ 'db-check-command': '' }).verify.dbCheckCommand, '');
+  assert.equal(
+    parse({ port: '' }).connection.port,
+    22,
+    'other empty inputs (an unset vars.X) take the default',
+  );
+});
+
+test('rollback: scope only with backup-id; version and backup-id are exclusive; hostile versions refused', () => {
+  rejects({ command: 'rollback', scope: 'full' }, 'scope', /unless backup-id is set/);
+  rejects(
+    { command: 'rollback', version: 'v1', 'backup-id': '20261124T101530Z-abcdef' },
+    'backup-id',
+    /not both/,
+  );
+  assert.equal(
+    parse({ command: 'rollback', 'backup-id': '20261124T101530Z-abcdef', scope: 'full' }).deploy.scope,
+    'full',
+  );
+  for (const hostile of ['v1;reboot', 'v1$(id)', '-v1', 'v1\nreboot', 'a'.repeat(129), 'v1 v2', '../v1']) {
+    rejects({ command: 'deploy', version: hostile }, 'version', /Docker tag/);
+  }
+  rejects({ command: 'deploy' }, 'version', /the tag to deploy/);
+  rejects({ command: 'rollback', 'backup-id': '../../etc' }, 'backup-id', /backup id/);
 });
