@@ -105,8 +105,15 @@ export function parseManifest(dir: string, text: string): ParsedSet {
   if (typeof m.id !== 'string' || !BACKUP_ID.test(m.id) || m.id !== dir) {
     return { dir, ok: false, problem: `manifest id ${JSON.stringify(m.id)} does not match its directory` };
   }
-  if (!Array.isArray(m.files) || typeof m.project !== 'string' || typeof m.created !== 'string' || !m.image) {
-    return { dir, ok: false, problem: 'manifest lacks files, project, created or image' };
+  if (
+    !Array.isArray(m.files) ||
+    typeof m.project !== 'string' ||
+    typeof m.created !== 'string' ||
+    typeof m.reason !== 'string' ||
+    !m.image ||
+    !m.database
+  ) {
+    return { dir, ok: false, problem: 'manifest lacks files, project, created, reason, image or database' };
   }
   return { dir, ok: true, manifest: m as Manifest };
 }

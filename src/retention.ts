@@ -1,16 +1,45 @@
 import type { Manifest } from './manifest.js';
 
+/** Snapshots that hold data written after other backups (later rows, uploads): kept at least a day. */
+const SNAPSHOT_REASONS = ['pre-restore', 'failed-deploy', 'failed-candidate'];
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface RetentionContext {
+  /** The set just made: never pruned by its own run. */
+  justMade: string;
+  now: Date;
+  /** Image id the service runs now ('' when unknown). */
+  runningImageId: string;
+}
+
+const newestFirst = (a: Manifest, b: Manifest) =>
+  a.created === b.created ? b.id.localeCompare(a.id) : b.created.localeCompare(a.created);
+
 /**
- * Which sets to prune: the newest `keep` verified sets of this project stay; older verified ones go.
- * Unverified or unreadable sets are never pruned here (an operator should look at them), and the set
- * just made is always kept. keep = 0 keeps everything.
+ * Which sets to prune: the newest `keep` verified sets of this project stay, and so do
+ * - the set the running version was deployed from (the newest pre-deploy set): its rollback point;
+ * - the newest set holding an image other than the running one: the emergency rollback's target;
+ * - snapshots (pre-restore, failed states) younger than a day: the only copy of later writes.
+ * Unverified or unreadable sets are never pruned here (an operator should look at them). keep = 0
+ * keeps everything.
  */
-export function chooseSetsToPrune(sets: readonly Manifest[], keep: number, justMade: string): Manifest[] {
+export function chooseSetsToPrune(
+  sets: readonly Manifest[],
+  keep: number,
+  ctx: RetentionContext,
+): Manifest[] {
   if (keep === 0) return [];
-  const verified = sets
-    .filter((m) => m.verified)
-    .sort((a, b) =>
-      a.created === b.created ? b.id.localeCompare(a.id) : b.created.localeCompare(a.created),
-    );
-  return verified.slice(keep).filter((m) => m.id !== justMade);
+  const verified = sets.filter((m) => m.verified).sort(newestFirst);
+  const protectedIds = new Set<string>([ctx.justMade]);
+  const deployedFrom = verified.find((m) => m.reason === 'pre-deploy');
+  if (deployedFrom) protectedIds.add(deployedFrom.id);
+  const emergency = verified.find(
+    (m) => ctx.runningImageId && m.image.id !== ctx.runningImageId && !String(m.reason).startsWith('failed-'),
+  );
+  if (emergency) protectedIds.add(emergency.id);
+  for (const m of verified) {
+    if (SNAPSHOT_REASONS.includes(m.reason) && ctx.now.getTime() - Date.parse(m.created) < DAY_MS)
+      protectedIds.add(m.id);
+  }
+  return verified.slice(keep).filter((m) => !protectedIds.has(m.id));
 }

@@ -28,9 +28,11 @@ const manifestOf = (id: string, project: string, created: string): Manifest =>
     project,
     service: 'eqmd',
     created,
+    reason: 'manual',
     verified: true,
     files: [],
-    image: { backupTag: `eqmd-rollback/${project}:${id}` },
+    database: { kind: 'none' },
+    image: { id: 'sha256:1111', backupTag: `eqmd-rollback/${project}:${id}` },
   }) as unknown as Manifest;
 
 /** A healthy SQLite host; tests override single rules to inject faults. */

@@ -6,7 +6,14 @@ import type { Manifest } from '../../src/manifest.js';
 import { chooseSetsToPrune } from '../../src/retention.js';
 import type { BackupSettings } from '../../src/settings.js';
 
-const m = (id: string, created: string, verified = true) => ({ id, created, verified }) as Manifest;
+const m = (id: string, created: string, verified = true, reason = 'manual', image = 'sha:v1') =>
+  ({ id, created, verified, reason, image: { id: image } }) as unknown as Manifest;
+const ctx = (justMade: string, runningImageId = 'sha:v1') => ({
+  justMade,
+  now: new Date('2026-01-10T00:00:00Z'),
+  runningImageId,
+});
+const ids = (xs: Manifest[]) => xs.map((x) => x.id);
 
 test('retention keeps the newest N verified sets and never the unverified or the new one', () => {
   const sets = [
@@ -16,15 +23,27 @@ test('retention keeps the newest N verified sets and never the unverified or the
     m('d', '2026-01-04'),
     m('e', '2026-01-05'),
   ];
+  assert.deepEqual(ids(chooseSetsToPrune(sets, 2, ctx('e'))), ['b', 'a']);
+  assert.deepEqual(chooseSetsToPrune(sets, 0, ctx('e')), [], 'keep 0 keeps everything');
+  assert.deepEqual(chooseSetsToPrune(sets, 10, ctx('e')), []);
+  assert.deepEqual(ids(chooseSetsToPrune([m('x', '2026-01-09'), m('new', '2026-01-01')], 1, ctx('new'))), []);
+});
+
+test('retention protects the rollback point of the running version, the emergency target and young snapshots', () => {
+  const sets = [
+    m('n5', '2026-01-09T12:00:00Z', true, 'manual'),
+    m('n4', '2026-01-09T11:00:00Z', true, 'pre-restore', 'sha:v2'),
+    m('n3', '2026-01-08T00:00:00Z', true, 'pre-restore', 'sha:v2'),
+    m('n2', '2026-01-07T00:00:00Z', true, 'pre-deploy', 'sha:v0'),
+    m('n1', '2026-01-06T00:00:00Z', true, 'manual', 'sha:v0'),
+  ];
+  // keep 1: n4 (snapshot < 1 day) stays, n4 is also the emergency target (other image);
+  // n3 (2 days old) goes; n2 is the newest pre-deploy set: it stays; n1 goes.
+  assert.deepEqual(ids(chooseSetsToPrune(sets, 1, ctx('n5'))), ['n3', 'n1']);
   assert.deepEqual(
-    chooseSetsToPrune(sets, 2, 'e').map((s) => s.id),
-    ['b', 'a'],
-  );
-  assert.deepEqual(chooseSetsToPrune(sets, 0, 'e'), [], 'keep 0 keeps everything');
-  assert.deepEqual(chooseSetsToPrune(sets, 10, 'e'), []);
-  assert.deepEqual(
-    chooseSetsToPrune([m('x', '2026-01-09'), m('new', '2026-01-01')], 1, 'new').map((s) => s.id),
-    [],
+    ids(chooseSetsToPrune(sets, 1, ctx('n5', 'sha:v2'))),
+    ['n4', 'n3', 'n1'].filter((x) => x !== 'n4'),
+    'young snapshots stay whatever runs',
   );
 });
 

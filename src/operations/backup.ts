@@ -333,7 +333,11 @@ async function applyRetention(
     settings.app.service,
     log,
   );
-  const prune = chooseSetsToPrune(sets, settings.backup.keep, made.id);
+  const prune = chooseSetsToPrune(sets, settings.backup.keep, {
+    justMade: made.id,
+    now: new Date(made.created),
+    runningImageId: facts.container?.running ? facts.container.imageId : '',
+  });
   if (prune.length) {
     const out = await runStep(
       host,
