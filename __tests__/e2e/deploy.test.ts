@@ -6,8 +6,11 @@ import type { Manifest } from '../../src/manifest.js';
 import {
   connectionInputs,
   getJson,
+  envFileOf,
+  pgQuery,
   resetInstance,
   runAction,
+  servedVersion,
   sh,
   testHost,
   type ActionRun,
@@ -24,15 +27,10 @@ function rows(instance: Instance): string {
       `sqlite3 /var/lib/docker/volumes/${instance.composeProject}_database/_data/db.sqlite3 'SELECT id, name, notes FROM records_patient ORDER BY id'`,
     );
   }
-  const pg = sh(
-    `docker ps -q --filter label=com.docker.compose.project=${instance.composeProject} --filter label=com.docker.compose.service=postgres`,
-  ).trim();
-  return sh(
-    `docker exec ${pg} sh -c 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -c "SELECT id, name, notes FROM records_patient ORDER BY id"'`,
-  );
+  return pgQuery(instance, 'SELECT id, name, notes FROM records_patient ORDER BY id');
 }
-const env = (i: Instance) => readFileSync(join(i.projectDir, '.env'), 'utf8');
-const version = (i: Instance) => fetch(`${i.baseUrl}/version/`).then((r) => r.text());
+const env = envFileOf;
+const version = servedVersion;
 const appContainer = (i: Instance) =>
   sh(
     `docker ps -q --filter label=com.docker.compose.project=${i.composeProject} --filter label=com.docker.compose.service=eqmd`,
@@ -191,14 +189,10 @@ describe('deploy with verification and automatic rollback', () => {
     assert.equal(env(b), envBefore);
     assert.equal(rows(b), rowsBefore);
     assert.match(r.summary, /PostgreSQL restored from .* into a fresh database and swapped in/);
-    const pg = sh(
-      `docker ps -q --filter label=com.docker.compose.project=eqmd-b --filter label=com.docker.compose.service=postgres`,
-    ).trim();
     assert.match(
-      sh(
-        `docker exec ${pg} sh -c 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d postgres -At -c "SELECT datname FROM pg_database"'`,
-      ),
+      pgQuery(b, 'SELECT datname FROM pg_database', 'postgres'),
       /_eqmd_aside_/,
+      'the replaced database is kept aside',
     );
   });
 

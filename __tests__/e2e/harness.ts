@@ -202,3 +202,22 @@ export async function addRecord(instance: Instance, name: string): Promise<void>
 export function sshdLogLines(): number {
   return readFileSync(join(ROOT, 'testhost/.state/sshd.log'), 'utf8').split('\n').length;
 }
+
+/** The instance's env file as it is on the host. */
+export function envFileOf(instance: Instance): string {
+  return readFileSync(join(instance.projectDir, '.env'), 'utf8');
+}
+
+/** What /version/ answers: the APP_VERSION of the image that serves. */
+export function servedVersion(instance: Instance): Promise<string> {
+  return fetch(`${instance.baseUrl}/version/`).then((r) => r.text());
+}
+
+/** A query in the instance's postgres compose service, as its own superuser; `-At` output. */
+export function pgQuery(instance: Instance, sql: string, database = '"$POSTGRES_DB"'): string {
+  const pg = sh(
+    `docker ps -q --filter label=com.docker.compose.project=${instance.composeProject} --filter label=com.docker.compose.service=postgres`,
+  ).trim();
+  const script = `PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d ${database} -At -c "$1"`;
+  return execFileSync('docker', ['exec', pg, 'sh', '-c', script, 'sh', sql], { encoding: 'utf8' });
+}

@@ -7,8 +7,11 @@ import {
   addRecord,
   connectionInputs,
   recordCount,
+  envFileOf,
+  pgQuery,
   resetInstance,
   runAction,
+  servedVersion,
   sh,
   testHost,
   type ActionRun,
@@ -24,15 +27,11 @@ const conn = (i: Instance) => ({
   'upload-artifact': 'false',
 });
 const run = (i: Instance, inputs: Record<string, string>) => runAction({ ...conn(i), ...inputs });
-const version = (i: Instance) => fetch(`${i.baseUrl}/version/`).then((r) => r.text());
-const env = (i: Instance) => readFileSync(join(i.projectDir, '.env'), 'utf8');
+const version = servedVersion;
+const env = envFileOf;
 const manifestOf = (r: ActionRun) => JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
 const setDir = (i: Instance, id: string) => join(i.projectDir, 'backups', id);
-const pgExec = (sql: string) =>
-  sh(
-    `docker exec $(docker ps -q --filter label=com.docker.compose.project=eqmd-b --filter label=com.docker.compose.service=postgres) ` +
-      `sh -c 'PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -At -c "${sql}"'`,
-  ).trim();
+const pgExec = (sql: string) => pgQuery(b, sql).trim();
 const sqliteRows = (file: string) => sh(`sqlite3 ${file} 'SELECT name FROM records_patient ORDER BY id'`);
 
 describe('rollback', () => {

@@ -16,10 +16,10 @@ import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
-import { decideDatabaseRestore, type SnapshotResult } from '../deploy/decide.js';
+import { decideDatabaseRestore } from '../deploy/decide.js';
 import { backup, type BackupOptions } from './backup.js';
 import { gatherFacts } from './facts.js';
-import { rollbackToSet, type SetOnHost } from './rollback-to-set.js';
+import { rollbackToSet, takeSnapshot, type SetOnHost } from './rollback-to-set.js';
 import { formatPlan, runStep } from './run-step.js';
 import { currentContainer } from './service.js';
 import { verifyContainer, type VerifyReport } from './verify.js';
@@ -86,6 +86,18 @@ export async function deploy(
     );
   }
   const candidateName = `eqmd-rollback-candidate-${facts.project}`;
+  const candidateStep =
+    d.strategy === 'blue-green' && containerPort
+      ? candidateStartStep(
+          t,
+          app.imageVariable,
+          reference,
+          app.service,
+          candidateName,
+          d.stagingPort,
+          containerPort,
+        )
+      : null;
 
   const before: Step[] = [
     composeConfigStep(t),
@@ -103,20 +115,7 @@ export async function deploy(
         title: 'Back up (reason pre-deploy): run command backup with dry-run to see its commands',
         command: '(backup)',
       },
-      ...(d.strategy === 'blue-green' && containerPort
-        ? [
-            candidateStartStep(
-              t,
-              app.imageVariable,
-              reference,
-              app.service,
-              candidateName,
-              d.stagingPort,
-              containerPort,
-            ),
-            removeContainerStep(candidateName),
-          ]
-        : []),
+      ...(candidateStep ? [candidateStep, removeContainerStep(candidateName)] : []),
       setImageVariableStep(envPath, app.imageVariable, reference),
       upStep(t, app.service),
     ];
@@ -167,19 +166,9 @@ export async function deploy(
     timings: { ...r.timings, totalMs: clock() - t0 },
   });
 
-  if (d.strategy === 'blue-green' && containerPort) {
+  if (candidateStep) {
     const switchAt = clock();
-    const out = await step(
-      candidateStartStep(
-        t,
-        app.imageVariable,
-        reference,
-        app.service,
-        candidateName,
-        d.stagingPort,
-        containerPort,
-      ),
-    );
+    const out = await step(candidateStep);
     const candidateId = out.trim().split('\n').pop() ?? candidateName;
     const candidate = await log.group(`Verify the candidate on port ${d.stagingPort}`, () =>
       verifyContainer(
@@ -200,7 +189,11 @@ export async function deploy(
       // The candidate shares production's database: a migration it ran must not stay behind. Look
       // first (a snapshot while production keeps serving); stop production only if the schema moved.
       if (d.autoRollback && pre.manifest.database.kind !== 'none') {
-        const snapshot = await snapshotDatabase(host, settings, log, opts, 'failed-candidate');
+        const snapshot = await takeSnapshot(host, settings, log, opts, {
+          reason: 'failed-candidate',
+          database: true,
+          volumes: [],
+        });
         if (snapshot.set) result.failedState = snapshot.set;
         const decision = decideDatabaseRestore(d.restoreDatabase, pre.manifest.database, snapshot.result);
         log.info(`database after the failed candidate: ${decision.why}`);
@@ -273,41 +266,6 @@ export async function deploy(
   result.healthy = !!rb.verify?.healthy;
   result.timings.recoveryMs = clock() - recoveryStart;
   return finish(result);
-}
-
-/** The database (and env) as a set of its own, without touching the running service. */
-async function snapshotDatabase(
-  host: RemoteHost,
-  settings: Settings,
-  log: Log,
-  opts: DeployOptions,
-  reason: string,
-): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
-  try {
-    const out = await backup(
-      host,
-      {
-        ...settings,
-        backup: { ...settings.backup, volumes: [], keep: 0 },
-        output: { ...settings.output, dryRun: false },
-      },
-      log,
-      {
-        id: opts.newId(),
-        reason,
-        now: opts.now(),
-        toolVersion: opts.toolVersion,
-        ...(opts.onPending ? { onPending: opts.onPending } : {}),
-      },
-    );
-    if (out.dryRun) throw new Error('unexpected dry run');
-    return {
-      result: { ok: true, database: out.manifest.database, id: out.manifest.id },
-      set: { manifest: out.manifest, dir: out.setDir },
-    };
-  } catch (err) {
-    return { result: { ok: false, why: (err as Error).message.split('\n')[0] ?? 'unknown' }, set: null };
-  }
 }
 
 async function productionHealthy(

@@ -98,36 +98,15 @@ export async function rollbackToSet(
   if (stopped) await log.group(`Stop ${app.service}`, () => host.docker.stopContainer(stopped.id, 10));
 
   // What is about to be overwritten, as a set of its own, so this rollback can be undone.
-  let snapshot: SnapshotResult;
-  let failedState: SetOnHost | null = null;
-  try {
-    const out = await backup(
-      host,
-      {
-        ...settings,
-        backup: {
-          ...settings.backup,
-          database: parts.database === 'no' ? 'none' : settings.backup.database,
-          volumes: parts.volumes,
-          keep: 0,
-        },
-        output: { ...settings.output, dryRun: false },
-      },
-      log,
-      {
-        id: opts.newId(),
-        reason: opts.snapshotReason,
-        now: opts.now(),
-        toolVersion: opts.toolVersion,
-        facts,
-        ...(opts.onPending ? { onPending: opts.onPending } : {}),
-      },
-    );
-    if (out.dryRun) throw new Error('unexpected dry run');
-    failedState = { manifest: out.manifest, dir: out.setDir };
-    snapshot = { ok: true, database: out.manifest.database, id: out.manifest.id };
-  } catch (err) {
-    snapshot = { ok: false, why: (err as Error).message.split('\n')[0] ?? 'unknown' };
+  const taken = await takeSnapshot(host, settings, log, opts, {
+    reason: opts.snapshotReason,
+    database: parts.database !== 'no',
+    volumes: parts.volumes,
+    facts,
+  });
+  const snapshot = taken.result;
+  const failedState = taken.set;
+  if (!snapshot.ok) {
     notes.push(
       `the pre-restore snapshot could not be made (${snapshot.why}): nothing that it would have saved was overwritten`,
     );
@@ -207,4 +186,49 @@ export async function rollbackToSet(
       )
     : null;
   return { verify, failedState, restored, notes, image };
+}
+
+/**
+ * A set of what is about to be overwritten (the database, the named volumes, the env file), made
+ * before any destructive step: it is what lets a rollback be undone and later writes survive. Never
+ * prunes (keep 0). A failure is returned, not thrown: the caller then must not overwrite.
+ */
+export async function takeSnapshot(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: Pick<RollbackOptions, 'newId' | 'now' | 'toolVersion' | 'onPending'>,
+  what: { reason: string; database: boolean; volumes: string[]; facts?: Facts },
+): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
+  try {
+    const out = await backup(
+      host,
+      {
+        ...settings,
+        backup: {
+          ...settings.backup,
+          database: what.database ? settings.backup.database : 'none',
+          volumes: what.volumes,
+          keep: 0,
+        },
+        output: { ...settings.output, dryRun: false },
+      },
+      log,
+      {
+        id: opts.newId(),
+        reason: what.reason,
+        now: opts.now(),
+        toolVersion: opts.toolVersion,
+        ...(what.facts ? { facts: what.facts } : {}),
+        ...(opts.onPending ? { onPending: opts.onPending } : {}),
+      },
+    );
+    if (out.dryRun) throw new Error('unexpected dry run');
+    return {
+      result: { ok: true, database: out.manifest.database, id: out.manifest.id },
+      set: { manifest: out.manifest, dir: out.setDir },
+    };
+  } catch (err) {
+    return { result: { ok: false, why: (err as Error).message.split('\n')[0] ?? 'unknown' }, set: null };
+  }
 }
