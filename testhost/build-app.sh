@@ -3,7 +3,9 @@
 #
 # A variant is testhost/variants/VARIANT/: files copied over testhost/app/ (extra
 # migrations, a changed model, a broken entrypoint...), plus an optional
-# APP_VERSION file (default: the variant name). TAG is a tag of 127.0.0.1:5000/eqmd
+# APP_VERSION file (default: the variant name). A BUILDS_ON file naming another
+# variant lays that one (and what it builds on) first, so a release that follows
+# v2 holds only its own changes, not copies of v2's files. TAG is a tag of 127.0.0.1:5000/eqmd
 # (e.g. v3) or a full image reference. Images under the local registry are pushed.
 # Rebuilds are skipped when the image's content-hash label matches the sources.
 set -euo pipefail
@@ -19,10 +21,20 @@ variant_dir="$TESTHOST_DIR/variants/$variant"
 
 ctx=$(mktemp -d /tmp/eqmd-app-ctx.XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
-# tar rather than cp: skip __pycache__ left by anyone running the app locally.
-for src in "$TESTHOST_DIR/app" "$variant_dir"; do
-  tar -C "$src" --exclude=__pycache__ -cf - . | tar -C "$ctx" -xf -
+# Layers, oldest first: app/, then the chain of BUILDS_ON, then the variant itself.
+layers=("$variant_dir")
+while [ -f "${layers[0]}/BUILDS_ON" ]; do
+  below="$TESTHOST_DIR/variants/$(tr -d '[:space:]' <"${layers[0]}/BUILDS_ON")"
+  [ -d "$below" ] || die "variant $(basename "${layers[0]}") builds on a missing variant: $below"
+  [ ${#layers[@]} -lt 10 ] || die "BUILDS_ON chain of $variant is too long (a cycle?)"
+  layers=("$below" "${layers[@]}")
 done
+# tar rather than cp: skip __pycache__ left by anyone running the app locally.
+for src in "$TESTHOST_DIR/app" "${layers[@]}"; do
+  tar -C "$src" --exclude=__pycache__ --exclude=BUILDS_ON -cf - . | tar -C "$ctx" -xf -
+done
+# A base variant's APP_VERSION must not stand in for the variant's own default name.
+[ -f "$variant_dir/APP_VERSION" ] || rm -f "$ctx/APP_VERSION"
 version=$variant
 [ ! -f "$ctx/APP_VERSION" ] || version=$(tr -d '[:space:]' <"$ctx/APP_VERSION")
 
