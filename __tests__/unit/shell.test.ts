@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { argv, bashScript, quote } from '../../src/shell.js';
+import { argv, bashScript, quote, UNDER_TERMINAL_EXIT } from '../../src/shell.js';
 
 test('quote leaves safe words alone and single-quotes the rest', () => {
   const table: [string, string][] = [
@@ -35,4 +38,17 @@ test('bashScript runs with strict mode and pipefail', () => {
   assert.notEqual(run(['false | cat']), 0, 'a failure inside a pipeline must fail the script');
   assert.notEqual(run(['echo "$UNSET_VARIABLE_XYZ"']), 0, 'unset variables must fail the script');
   assert.notEqual(run(['false', 'true']), 0, 'errexit must stop at the first failure');
+});
+
+test('bashScript refuses to run under a terminal, before running any of its lines', () => {
+  const marker = join(mkdtempSync(join(tmpdir(), 'eqmd-pty-')), 'ran');
+  const script = bashScript([`touch ${marker}`]);
+  // util-linux `script` gives the command a pty, as a ForceCommand session-recording wrapper does.
+  const r = spawnSync('script', ['-qefc', script, '/dev/null'], { encoding: 'utf8' });
+  assert.equal(r.status, UNDER_TERMINAL_EXIT, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /under a terminal \(pty\)/);
+  assert.equal(existsSync(marker), false, 'no line of the script may run under a pty');
+  // Without a terminal the same script runs.
+  execFileSync('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  assert.equal(existsSync(marker), true);
 });
