@@ -62,8 +62,20 @@ export interface Manifest {
   checks: { check: string; ok: boolean; detail: string }[];
   totalBytes: number;
   run: RunInfo;
+  /**
+   * For a snapshot taken just before a restore: the set being restored. A re-run of the same workflow
+   * run reads it to finish that restore instead of choosing a new target.
+   */
+  restoreTarget?: string;
   tool: { name: string; version: string };
 }
+
+/**
+ * Reasons of sets that hold a state something was rolled back from: a failed release, or what a
+ * rollback replaced. An emergency rollback never goes there (two emergency rollbacks in a row must not
+ * bring the broken release back); undoing a rollback is done by naming its snapshot's backup-id.
+ */
+export const ROLLED_AWAY_REASONS: readonly string[] = ['failed-deploy', 'failed-candidate', 'pre-restore'];
 
 /** A set as `list` reports it: the `backups` output's element. */
 export interface SetSummary {

@@ -1,4 +1,4 @@
-import type { Manifest } from './manifest.js';
+import { ROLLED_AWAY_REASONS, type Manifest } from './manifest.js';
 
 /** Snapshots that hold data written after other backups (later rows, uploads): kept at least a day. */
 const SNAPSHOT_REASONS = ['pre-restore', 'failed-deploy', 'failed-candidate'];
@@ -34,7 +34,7 @@ export function chooseSetsToPrune(
   const deployedFrom = verified.find((m) => m.reason === 'pre-deploy');
   if (deployedFrom) protectedIds.add(deployedFrom.id);
   const emergency = verified.find(
-    (m) => ctx.runningImageId && m.image.id !== ctx.runningImageId && !String(m.reason).startsWith('failed-'),
+    (m) => ctx.runningImageId && m.image.id !== ctx.runningImageId && !ROLLED_AWAY_REASONS.includes(m.reason),
   );
   if (emergency) protectedIds.add(emergency.id);
   for (const m of verified) {

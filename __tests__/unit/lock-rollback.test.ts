@@ -8,6 +8,8 @@ import { acquireStep, releaseStep } from '../../src/lock/commands.js';
 import { describeOwner, judgeHeldLock } from '../../src/lock/judge.js';
 import type { Manifest } from '../../src/manifest.js';
 import { emergencyTarget, partsFor } from '../../src/operations/rollback.js';
+import { deployRollbackPoint, setsOfEarlierAttempts, unfinishedRestoreTarget } from '../../src/rerun.js';
+import type { RunInfo } from '../../src/settings.js';
 
 const sh = (command: string) => spawnSync('sh', ['-c', command]).stdout.toString();
 
@@ -64,6 +66,49 @@ test('emergency target: newest verified set with another image, never a failed r
   assert.equal(emergencyTarget(sets, 'sha:v1')?.id, '3');
   assert.equal(emergencyTarget(sets, 'sha:v2')?.id, '2');
   assert.equal(emergencyTarget([set('1', 'sha:v1', 'manual')], 'sha:v1'), null);
+  // After an emergency rollback v2 → v1, the snapshot of v2 it took is not the next target.
+  const after = [set('6', 'sha:v2', 'pre-restore'), ...sets];
+  assert.equal(emergencyTarget(after, 'sha:v1')?.id, '3');
+});
+
+const ran = (id: string, reason: string, runId: string, attempt: string, restoreTarget?: string) =>
+  ({
+    id,
+    reason,
+    verified: true,
+    image: { id: 'x' },
+    run: { runId, runAttempt: attempt, repository: 'org/app' },
+    ...(restoreTarget ? { restoreTarget } : {}),
+  }) as unknown as Manifest;
+const runInfo = (runId: string, runAttempt: string) =>
+  ({ runId, runAttempt, repository: 'org/app' }) as unknown as RunInfo;
+
+test('a re-run finds the journal of its earlier attempts only while nothing else happened since', () => {
+  const sets = [
+    ran('4', 'failed-deploy', '77', '2'),
+    ran('3', 'pre-deploy', '77', '2'),
+    ran('2', 'pre-deploy', '77', '1'),
+    ran('1', 'pre-deploy', '60', '1'),
+  ];
+  assert.deepEqual(
+    setsOfEarlierAttempts(sets, runInfo('77', '3')).map((m) => m.id),
+    ['4', '3', '2'],
+  );
+  assert.equal(deployRollbackPoint(sets, runInfo('77', '3'))?.id, '2', 'where the run started');
+  assert.equal(deployRollbackPoint(sets, runInfo('77', '1')), null, 'a first attempt has no journal');
+  assert.equal(deployRollbackPoint(sets, runInfo('78', '2')), null, 'another run');
+  assert.equal(deployRollbackPoint([ran('5', 'manual', '90', '1'), ...sets], runInfo('77', '3')), null);
+  assert.equal(deployRollbackPoint(sets, runInfo('', '3')), null, 'no run id: no journal');
+});
+
+test('an emergency rollback re-run finishes the restore its first attempt started', () => {
+  const sets = [
+    ran('9', 'pre-restore', '5', '2', '3'),
+    ran('8', 'pre-restore', '5', '1', '2'),
+    ran('2', 'pre-deploy', '4', '1'),
+  ];
+  assert.equal(unfinishedRestoreTarget(sets, runInfo('5', '3')), '2');
+  assert.equal(unfinishedRestoreTarget(sets, runInfo('6', '2')), null);
 });
 
 test('scope → parts', () => {

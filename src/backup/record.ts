@@ -197,6 +197,7 @@ export function buildManifest(x: {
   checks: Check[];
   run: RunInfo;
   toolVersion: string;
+  restoreTarget?: string;
 }): Manifest {
   return {
     schema: MANIFEST_SCHEMA,
@@ -223,6 +224,7 @@ export function buildManifest(x: {
     checks: x.checks,
     totalBytes: x.files.reduce((a, f) => a + f.bytes, 0),
     run: x.run,
+    ...(x.restoreTarget ? { restoreTarget: x.restoreTarget } : {}),
     tool: { name: 'eqmd-rollback', version: x.toolVersion },
   };
 }

@@ -6,6 +6,7 @@ import {
   postgresServiceStep,
   postgresUrlStep,
   prepareStep,
+  parseKeyValues,
   pruneStep,
   setPaths,
   sqliteStep,
@@ -31,6 +32,7 @@ import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Manifest, VolumeRecord } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
+import { checkSetsStep } from '../restore/commands.js';
 import { chooseSetsToPrune } from '../retention.js';
 import type { Settings } from '../settings.js';
 import { argv } from '../shell.js';
@@ -59,6 +61,8 @@ export interface BackupOptions {
    * service's container is re-inspected, since it may have been stopped meanwhile.
    */
   facts?: Facts;
+  /** Recorded in the manifest of a pre-restore snapshot: the set about to be restored. */
+  restoreTarget?: string;
 }
 
 export type BackupOutcome =
@@ -306,6 +310,7 @@ async function applyBackup(
     checks,
     run: settings.run,
     toolVersion: opts.toolVersion,
+    ...(opts.restoreTarget ? { restoreTarget: opts.restoreTarget } : {}),
   });
   const failed = checks.filter((c) => !c.ok);
   if (failed.length) {
@@ -333,11 +338,32 @@ async function applyRetention(
     settings.app.service,
     log,
   );
-  const prune = chooseSetsToPrune(sets, settings.backup.keep, {
+  const ctx = {
     justMade: made.id,
     now: new Date(made.created),
     runningImageId: facts.container?.running ? facts.container.imageId : '',
-  });
+  };
+  let prune = chooseSetsToPrune(sets, settings.backup.keep, ctx);
+  if (prune.length) {
+    // About to delete: first make sure the sets that stay are intact. A corrupted one does not count
+    // as a backup (and is left for an operator to look at, never pruned silently).
+    const others = sets.filter((m) => m.verified && m.id !== made.id);
+    const out = await runStep(host, checkSetsStep(facts.backupDir, others), log);
+    const bad = new Set(
+      parseKeyValues(out.toString())
+        .filter((x) => x.key === 'bad')
+        .map((x) => x.value),
+    );
+    for (const id of bad) {
+      log.warning(`backup set ${id} fails its checksums: not counted as a backup, not pruned; inspect it`);
+      unreadable.push(`${id}: fails its checksums`);
+    }
+    prune = chooseSetsToPrune(
+      sets.map((m) => (bad.has(m.id) ? { ...m, verified: false } : m)),
+      settings.backup.keep,
+      ctx,
+    );
+  }
   if (prune.length) {
     const out = await runStep(
       host,

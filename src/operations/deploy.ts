@@ -19,6 +19,9 @@ import type { Settings } from '../settings.js';
 import { decideDatabaseRestore } from '../deploy/decide.js';
 import { backup, type BackupOptions } from './backup.js';
 import { gatherFacts } from './facts.js';
+import { readSets } from './list.js';
+import { ensureSetImage } from './set-image.js';
+import { deployRollbackPoint } from '../rerun.js';
 import { rollbackToSet, takeSnapshot, type SetOnHost } from './rollback-to-set.js';
 import { formatPlan, runStep } from './run-step.js';
 import { currentContainer } from './service.js';
@@ -133,6 +136,15 @@ export async function deploy(
       throw new RefusedError(`${s.title} failed; nothing was changed on the host.\n${detail}`);
     }
   }
+  // A re-run after an interrupted attempt rolls back to where that attempt started, not to the
+  // half-changed state it left (which the backup below still keeps).
+  const resumeFrom =
+    settings.run.runId && Number(settings.run.runAttempt) >= 2
+      ? deployRollbackPoint(
+          (await readSets(host, facts.backupDir, facts.project, app.service, log)).sets,
+          settings.run,
+        )
+      : null;
   const preId = opts.newId();
   const pre = await backup(host, settings, log, {
     id: preId,
@@ -143,6 +155,9 @@ export async function deploy(
   });
   if (pre.dryRun) throw new Error('unexpected dry run');
   const preSet: SetOnHost = { manifest: pre.manifest, dir: pre.setDir };
+  const rollbackPoint: SetOnHost = resumeFrom
+    ? { manifest: resumeFrom, dir: `${facts.backupDir}/${resumeFrom.id}` }
+    : preSet;
 
   const result: DeployResult = {
     dryRun: false,
@@ -161,6 +176,15 @@ export async function deploy(
     failure: '',
     timings: { totalMs: 0, detectMs: null, recoveryMs: null },
   };
+  if (resumeFrom) {
+    // Detected now, not after the switch: the rollback point must be startable.
+    await ensureSetImage(host, log, resumeFrom);
+    result.notes.push(
+      `re-run (attempt ${settings.run.runAttempt}) of run ${settings.run.runId}: a failure rolls back to ${resumeFrom.id}, ` +
+        `made by attempt ${resumeFrom.run.runAttempt} before it changed anything; the state this attempt found is in ${preId}`,
+    );
+    log.info(result.notes.at(-1)!);
+  }
   const finish = (r: DeployResult): DeployResult => ({
     ...r,
     timings: { ...r.timings, totalMs: clock() - t0 },
@@ -195,11 +219,15 @@ export async function deploy(
           volumes: [],
         });
         if (snapshot.set) result.failedState = snapshot.set;
-        const decision = decideDatabaseRestore(d.restoreDatabase, pre.manifest.database, snapshot.result);
+        const decision = decideDatabaseRestore(
+          d.restoreDatabase,
+          rollbackPoint.manifest.database,
+          snapshot.result,
+        );
         log.info(`database after the failed candidate: ${decision.why}`);
         if (decision.restore) {
           const recoveryStart = clock();
-          const rb = await rollbackToSet(host, settings, log, facts, preSet, {
+          const rb = await rollbackToSet(host, settings, log, facts, rollbackPoint, {
             ...opts,
             snapshotReason: 'failed-candidate',
           });
@@ -248,14 +276,14 @@ export async function deploy(
     : `${reference} failed verification: ${result.verify ? failedChecks(result.verify) : 'no container'}`;
   if (!d.autoRollback) {
     result.notes.push(
-      `auto-rollback is off: ${reference} is left running; backup set ${preId} holds the previous state`,
+      `auto-rollback is off: ${reference} is left running; backup set ${rollbackPoint.manifest.id} holds the previous state`,
     );
     return finish(result);
   }
 
   const recoveryStart = clock();
   const rb = await log.group('Automatic rollback', () =>
-    rollbackToSet(host, settings, log, facts, preSet, { ...opts, snapshotReason: 'failed-deploy' }),
+    rollbackToSet(host, settings, log, facts, rollbackPoint, { ...opts, snapshotReason: 'failed-deploy' }),
   );
   result.failedState = rb.failedState;
   result.restored = rb.restored;

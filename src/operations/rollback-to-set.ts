@@ -11,6 +11,7 @@ import { backup, type BackupOptions } from './backup.js';
 import type { Facts } from './facts.js';
 import { restoreDatabase } from './restore.js';
 import { runStep } from './run-step.js';
+import { ensureSetImage } from './set-image.js';
 import { currentContainer } from './service.js';
 import { verifyContainer, type VerifyReport } from './verify.js';
 
@@ -92,6 +93,8 @@ export async function rollbackToSet(
     );
   }
 
+  if (parts.app) await ensureSetImage(host, log, m);
+
   // Through the Docker API already open on this connection: `compose stop` would only start compose
   // (a Python program with v1) to send the same request.
   const stopped = await currentContainer(host, facts.project, app.service);
@@ -103,6 +106,7 @@ export async function rollbackToSet(
     database: parts.database !== 'no',
     volumes: parts.volumes,
     facts,
+    restoreTarget: m.id,
   });
   const snapshot = taken.result;
   const failedState = taken.set;
@@ -198,7 +202,7 @@ export async function takeSnapshot(
   settings: Settings,
   log: Log,
   opts: Pick<RollbackOptions, 'newId' | 'now' | 'toolVersion' | 'onPending'>,
-  what: { reason: string; database: boolean; volumes: string[]; facts?: Facts },
+  what: { reason: string; database: boolean; volumes: string[]; facts?: Facts; restoreTarget?: string },
 ): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
   try {
     const out = await backup(
@@ -220,6 +224,7 @@ export async function takeSnapshot(
         now: opts.now(),
         toolVersion: opts.toolVersion,
         ...(what.facts ? { facts: what.facts } : {}),
+        ...(what.restoreTarget ? { restoreTarget: what.restoreTarget } : {}),
         ...(opts.onPending ? { onPending: opts.onPending } : {}),
       },
     );

@@ -1,11 +1,12 @@
 import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { Manifest } from '../manifest.js';
+import { ROLLED_AWAY_REASONS, type Manifest } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import { deploy, type DeployOptions } from './deploy.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
+import { unfinishedRestoreTarget } from '../rerun.js';
 import { APP_PARTS, rollbackToSet, type RestoreParts, type SetOnHost } from './rollback-to-set.js';
 import type { VerifyReport } from './verify.js';
 
@@ -28,9 +29,6 @@ export interface RollbackDone {
 }
 
 export type RollbackOutcome = { dryRun: true; plan: string } | RollbackDone;
-
-/** Snapshots of failed releases hold a known-broken image: an emergency rollback never goes there. */
-const NOT_EMERGENCY_TARGETS = ['failed-deploy', 'failed-candidate'];
 
 /** Which parts of a set each scope puts back. */
 export function partsFor(scope: Settings['deploy']['scope'], m: Manifest, staticPath: string): RestoreParts {
@@ -59,7 +57,7 @@ export function partsFor(scope: Settings['deploy']['scope'], m: Manifest, static
 export function emergencyTarget(sets: readonly Manifest[], runningImageId: string): Manifest | null {
   return (
     sets.find(
-      (m) => m.verified && m.image.id !== runningImageId && !NOT_EMERGENCY_TARGETS.includes(m.reason),
+      (m) => m.verified && m.image.id !== runningImageId && !ROLLED_AWAY_REASONS.includes(m.reason),
     ) ?? null
   );
 }
@@ -118,9 +116,14 @@ export async function rollback(
       throw new RefusedError(`backup set ${target.id} was never verified; nothing was changed`);
   } else {
     mode = 'emergency';
+    const resumed = unfinishedRestoreTarget(sets, settings.run);
     const running =
       facts.container?.imageId ?? (await host.docker.inspectImage(facts.probe.imageVariable))?.id ?? '';
-    target = emergencyTarget(sets, running);
+    target = (resumed && sets.find((m) => m.id === resumed && m.verified)) || emergencyTarget(sets, running);
+    if (resumed && target?.id === resumed)
+      log.info(
+        `re-run (attempt ${settings.run.runAttempt}) of run ${settings.run.runId}: finishing the rollback to ${resumed} that an earlier attempt started`,
+      );
     if (!target) {
       throw new RefusedError(
         `no verified backup set of ${facts.project} holds an image other than the running one; nothing to roll back to`,

@@ -45,6 +45,8 @@ export function sqliteRestoreStep(x: {
       `docker rm -f ${quote(helper)} >/dev/null 2>&1 || true`,
       `${argv('docker', 'run', '-d', '--name', helper, '--label', `${HELPER_LABEL}=${x.id}`, '--network', 'none', '--volumes-from', x.appContainer, '--entrypoint', 'sh', x.image, '-c', 'sleep 86400')} >/dev/null`,
       `trap ${quote(`docker rm -f ${helper} >/dev/null 2>&1 || true`)} EXIT`,
+      // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
+      argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*.sqlite3', 'sh', dir),
       `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
       `py=$(${argv('docker', 'exec', helper, 'sh', '-c', 'command -v python3 || command -v python')})`,
       `${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(tmp, JSON.stringify(x.expected))} <<'PY'\n${SQLITE_VERIFY_PY}\nPY`,
@@ -192,5 +194,46 @@ export function volumeRestoreStep(x: {
       `[ "$n" -eq ${x.entries} ] || { echo "volume ${x.volume} has $n entries after the restore, the archive listed ${x.entries}" >&2; exit 1; }`,
       'echo "entries=$n"',
     ]),
+  };
+}
+
+/**
+ * Gets a set's image back under its backup tag when the tag was deleted from the host: pulled by the
+ * digest the manifest recorded (the registry's content address, so it is the same image), then checked
+ * against the recorded image id before it is tagged.
+ */
+export function pullByDigestStep(digests: readonly string[], imageId: string, tag: string): Step {
+  return {
+    title: `Pull the set's image by digest and keep it as ${tag}`,
+    command: bashScript([
+      `for ref in ${digests.map(quote).join(' ')}; do`,
+      '  if docker pull -q "$ref" >/dev/null 2>&1; then',
+      `    id=$(docker image inspect -f '{{.Id}}' "$ref")`,
+      `    if [ "$id" = ${quote(imageId)} ]; then ${argv('docker', 'tag')} "$ref" ${quote(tag)}; echo "pulled=$ref"; exit 0; fi`,
+      '    echo "$ref is image $id, not the recorded one" >&2',
+      '  else echo "could not pull $ref" >&2; fi',
+      'done',
+      'exit 1',
+    ]),
+  };
+}
+
+/**
+ * Checks several sets against their manifests in one round trip; prints `bad=<id>` for each that
+ * fails (a missing, truncated or altered file). Retention runs it before it deletes anything, so a
+ * corrupted set never counts as one of the sets that justify pruning an older, intact one.
+ */
+export function checkSetsStep(
+  backupDir: string,
+  sets: readonly { id: string; files: readonly ManifestFile[] }[],
+): Step {
+  return {
+    title: `Check the checksums of ${sets.length} backup set(s) before pruning`,
+    command: bashScript(
+      sets.map(
+        (s) =>
+          `( cd ${quote(`${backupDir}/${s.id}`)} && printf '%s\\n' ${s.files.map((f) => quote(`${f.sha256}  ${f.path}`)).join(' ')} | sha256sum --quiet --strict -c - >/dev/null 2>&1 ) || echo ${quote(`bad=${s.id}`)}`,
+      ),
+    ),
   };
 }
