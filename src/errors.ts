@@ -18,7 +18,12 @@ export class RemoteCommandError extends Error {
     readonly signal: string | null,
     readonly stderrTail: string,
   ) {
-    const status = code === null ? `was killed by signal ${signal ?? 'unknown'}` : `exited with code ${code}`;
+    const status =
+      code !== null
+        ? `exited with code ${code}`
+        : signal
+          ? `was killed by signal ${signal}`
+          : 'ended without an exit status (the SSH connection was lost)';
     const tail = stderrTail.trim() ? `\n--- stderr (tail) ---\n${stderrTail.trim()}` : '';
     super(`Remote step '${step}' ${status}.${tail}`);
     this.name = 'RemoteCommandError';

@@ -111,14 +111,17 @@ export async function backup(
   try {
     manifest = await applyBackup(host, settings, log, opts, plan);
   } catch (err) {
-    await log.group('Clean up the failed backup', async () => {
+    const cleaned = await log.group('Clean up the failed backup', async () => {
       try {
         await runStep(host, cleanupStep(plan.paths, opts.id, plan.tag, pending.appContainerId), log);
+        return true;
       } catch (cleanupErr) {
         log.warning(`cleanup after the failed backup did not finish: ${(cleanupErr as Error).message}`);
+        return false;
       }
     });
-    opts.onPending?.(null);
+    // Still pending if the cleanup could not run (a lost connection): the post step retries it.
+    if (cleaned) opts.onPending?.(null);
     throw err;
   }
   opts.onPending?.(null);

@@ -1,5 +1,6 @@
 import type { Step } from '../backup/steps.js';
-import { RemoteCommandError } from '../errors.js';
+import { RefusedError, RemoteCommandError } from '../errors.js';
+import { UNDER_TERMINAL_EXIT } from '../shell.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 
@@ -9,6 +10,14 @@ export async function runStep(host: RemoteHost, step: Step, log: Log): Promise<B
   const started = Date.now();
   const result = await host.exec(step.command, step.stdin === undefined ? {} : { stdin: step.stdin });
   log.debug(`${step.title}: exit ${result.code} after ${Date.now() - started} ms`);
+  if (result.code === UNDER_TERMINAL_EXIT) {
+    // Under a pty stderr arrives mixed into stdout: the explanation is the script's, restated here.
+    throw new RefusedError(
+      `${host.description} runs SSH commands under a terminal (pty), e.g. a ForceCommand or session-recording wrapper. ` +
+        'Refusing before any change: stdin (scripts, database passwords) would be echoed into the output and binary data altered. ' +
+        'Give the deploy user a plain, pty-less command session.',
+    );
+  }
   if (result.code !== 0) throw new RemoteCommandError(step.title, result.code, result.signal, result.stderr);
   return result.stdout;
 }

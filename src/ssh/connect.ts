@@ -116,6 +116,10 @@ function open(
         reject(new RefusedError(`SSH to ${name} failed: ${err.message}`));
       }
     });
+    // A connection closed during the handshake emits no error: without this the run would hang up.
+    client.once('close', () =>
+      reject(new RefusedError(`SSH to ${name} closed during the handshake; nothing was run`)),
+    );
     client.connect(config);
   });
 }

@@ -40,6 +40,13 @@ class StreamLocalAgent extends http.Agent {
 export class SshHost implements RemoteHost {
   readonly docker: DockerApi;
   private closed = false;
+  /**
+   * Rejects once the connection is gone. Every pending operation races it: a stream cut with the
+   * connection does not always end, and a promise left pending would let node exit mid-step with
+   * no error at all.
+   */
+  private readonly lost: Promise<never>;
+  private gone = false;
 
   constructor(
     private readonly client: Client,
@@ -49,12 +56,36 @@ export class SshHost implements RemoteHost {
     dockerSocket = '/var/run/docker.sock',
   ) {
     const agent = new StreamLocalAgent(client, dockerSocket);
-    this.docker = dockerApiFrom(
+    this.lost = new Promise<never>((_, reject) => {
+      const gone = () => {
+        this.gone = true;
+        if (!this.closed) reject(new Error(`the SSH connection to ${description} was lost`));
+      };
+      client.once('close', gone);
+      jump?.once('close', gone);
+    });
+    this.lost.catch(() => undefined);
+    const api = dockerApiFrom(
       new Docker({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions),
     );
+    this.docker = Object.fromEntries(
+      Object.entries(api).map(([name, fn]) => [
+        name,
+        (...args: unknown[]) => this.guard((fn as (...a: unknown[]) => Promise<unknown>)(...args)),
+      ]),
+    ) as unknown as DockerApi;
+  }
+
+  private guard<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.lost]);
   }
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (this.gone) return this.lost;
+    return this.guard(this.execOnce(command, opts));
+  }
+
+  private execOnce(command: string, opts: ExecOptions): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.commandTimeoutMs;
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel) => {
@@ -75,6 +106,9 @@ export class SshHost implements RemoteHost {
             ),
           );
         }, timeoutMs);
+        // The channel keeps the process alive while it is open; a lost connection must not leave the
+        // timer doing so for command-timeout.
+        timer.unref();
         channel.on('data', (chunk: Buffer) => {
           stdoutBytes += chunk.length;
           if (stdoutBytes <= STDOUT_LIMIT) stdout.push(chunk);
@@ -98,7 +132,11 @@ export class SshHost implements RemoteHost {
     });
   }
 
-  async httpGet(url: HealthUrl, timeoutMs: number): Promise<HttpAnswer> {
+  httpGet(url: HealthUrl, timeoutMs: number): Promise<HttpAnswer> {
+    return this.guard(this.httpGetOnce(url, timeoutMs));
+  }
+
+  private async httpGetOnce(url: HealthUrl, timeoutMs: number): Promise<HttpAnswer> {
     let stream: Duplex;
     try {
       stream = await new Promise<Duplex>((resolve, reject) =>
