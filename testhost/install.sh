@@ -28,12 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
-# Users. deploy exercises `docker compose` (v2 path), deployv1 only has docker-compose v1.
+# Users. deploy exercises `docker compose` (v2 path), deployv1 only has docker-compose v1,
+# deploypty gets every command wrapped in a pty (as session-recording hosts do).
 getent group docker >/dev/null || groupadd --system docker
-for u in deploy deployv1 jump; do
+for u in deploy deployv1 deploypty jump; do
   id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
 done
-for u in deploy deployv1; do
+for u in deploy deployv1 deploypty; do
   id -nG "$u" | grep -qw docker || usermod -aG docker "$u"
 done
 

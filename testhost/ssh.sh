@@ -25,7 +25,7 @@ put_file() {
 ssh_users() {
   local u home hash pw
   pw=$(secret password)
-  for u in deploy deployv1 jump; do
+  for u in deploy deployv1 deploypty jump; do
     home=$(getent passwd "$u" | cut -d: -f6)
     install -d -o "$u" -g "$u" -m 700 "$home/.ssh"
     if [ "$u" = jump ]; then cat "$STATE_DIR/id_ed25519.pub"; else cat "$STATE_DIR"/{id_ed25519,id_ed25519_pass,id_rsa}.pub; fi \
@@ -100,8 +100,12 @@ setup_ssh() {
   ssh_users
   local changed=0 before
   before=$(cat "$STATE_DIR"/{sshd,jump}_config 2>/dev/null | sha256sum || true)
-  sshd_config sshd "$SSH_PORT" "deploy deployv1" "PasswordAuthentication yes
-AllowStreamLocalForwarding yes"
+  # deploypty: every command runs under a pty, as on hosts that record sessions with a ForceCommand
+  # wrapper; the action must refuse such a host instead of echoing secrets or hanging.
+  sshd_config sshd "$SSH_PORT" "deploy deployv1 deploypty" "PasswordAuthentication yes
+AllowStreamLocalForwarding yes
+Match User deploypty
+    ForceCommand script -qefc \"\$SSH_ORIGINAL_COMMAND\" /dev/null"
   sshd_config jump "$JUMP_PORT" "jump" "PasswordAuthentication no"
   # A changed config needs a restart of a running daemon.
   [ "$before" = "$(cat "$STATE_DIR"/{sshd,jump}_config | sha256sum)" ] || changed=1

@@ -20,7 +20,7 @@ JSON
 tmp=$(mktemp)
 cat >"$tmp" <<JSON
 {
-  "ssh": {"host": "127.0.0.1", "port": $SSH_PORT, "users": {"v2": "deploy", "v1": "deployv1"},
+  "ssh": {"host": "127.0.0.1", "port": $SSH_PORT, "users": {"v2": "deploy", "v1": "deployv1", "pty": "deploypty"},
           "privateKeyPath": "$STATE_DIR/id_ed25519", "passphraseKeyPath": "$STATE_DIR/id_ed25519_pass",
           "passphrase": "$(secret passphrase)", "rsaKeyPath": "$STATE_DIR/id_rsa",
           "password": "$(secret password)", "fingerprint": "$(fingerprint "$STATE_DIR/ssh_host_ed25519_key.pub")",

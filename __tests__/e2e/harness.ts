@@ -26,7 +26,7 @@ export interface TestHost {
   ssh: {
     host: string;
     port: number;
-    users: { v2: string; v1: string };
+    users: { v2: string; v1: string; pty: string };
     privateKeyPath: string;
     passphraseKeyPath: string;
     passphrase: string;
@@ -55,8 +55,11 @@ export function key(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-/** Connection inputs for user `deploy` (compose v2 path) or `deployv1` (docker-compose v1 only). */
-export function connectionInputs(h: TestHost, flavor: 'v1' | 'v2' = 'v2'): Record<string, string> {
+/**
+ * Connection inputs for user `deploy` (compose v2 path), `deployv1` (docker-compose v1 only) or
+ * `deploypty` (every command forced under a pty by a ForceCommand wrapper).
+ */
+export function connectionInputs(h: TestHost, flavor: 'v1' | 'v2' | 'pty' = 'v2'): Record<string, string> {
   return {
     host: h.ssh.host,
     port: String(h.ssh.port),
@@ -102,6 +105,8 @@ export interface RunOptions {
   /** Reuse the command files of an earlier run (for the post step). */
   dir?: string;
   post?: boolean;
+  /** Called with the action's PID once it runs (fault tests find its SSH connection by it). */
+  onSpawn?: (pid: number) => void;
 }
 
 function inputEnv(inputs: Record<string, string>): Record<string, string> {
@@ -136,6 +141,7 @@ export function runAction(inputs: Record<string, string>, opts: RunOptions = {})
   };
   return new Promise((resolvePromise, reject) => {
     const child = spawn(NODE24, [join(ROOT, 'dist/index.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

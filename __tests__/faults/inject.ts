@@ -1,0 +1,166 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { pgQuery, sh, type Instance } from '../e2e/harness.js';
+
+/** Injections and invariant checks shared by the fault tests: everything here acts on the real host. */
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/**
+ * Cuts the SSH connection of one client process (the action under test) by killing the sshd
+ * processes serving it, as a network cut or a host-side kill would end it. Other connections (other
+ * tests, other users) are not touched: the connection is found by the client's own socket.
+ */
+export function cutConnectionOf(clientPid: number, sshPort = 2222): number {
+  const mine = sh(`ss -tnpH state established '( dport = :${sshPort} )' || true`)
+    .split('\n')
+    .filter((l) => l.includes(`pid=${clientPid},`));
+  let killed = 0;
+  for (const line of mine) {
+    const local = /\s(\S+):(\d+)\s+\S+:\d+\s/.exec(line)?.[2];
+    if (!local) continue;
+    const server = sh(`ss -tnpH state established '( sport = :${sshPort} and dport = :${local} )' || true`);
+    const pids = [...new Set([...server.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed++;
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return killed;
+}
+
+export function backupDirOf(i: Instance): string {
+  return join(i.projectDir, 'backups');
+}
+
+export interface SetOnDisk {
+  id: string;
+  manifest: {
+    id: string;
+    reason: string;
+    created: string;
+    image: { id: string; backupTag: string; envValue: string };
+    files: { path: string; sha256: string; bytes: number }[];
+    database: { kind: string; file?: string; tables?: Record<string, number> };
+    restoreTarget?: string;
+  };
+}
+
+/** Complete sets (manifest.json present) of the instance, newest first. */
+export function setsOf(i: Instance, dir = backupDirOf(i)): SetOnDisk[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((d) => !d.startsWith('.') && existsSync(join(dir, d, 'manifest.json')))
+    .map((d) => ({ id: d, manifest: JSON.parse(readFileSync(join(dir, d, 'manifest.json'), 'utf8')) }))
+    .sort((a, b) => b.manifest.created.localeCompare(a.manifest.created) || b.id.localeCompare(a.id));
+}
+
+/** Temp sets (.tmp-*) left in the backup dir. */
+export function tempSetsOf(i: Instance, dir = backupDirOf(i)): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((d) => d.startsWith('.tmp-')) : [];
+}
+
+/** Every problem of the complete sets: a listed file missing, or not matching its checksum. */
+export function setProblems(i: Instance, dir = backupDirOf(i)): string[] {
+  const problems: string[] = [];
+  for (const s of setsOf(i, dir)) {
+    for (const f of s.manifest.files) {
+      const p = join(dir, s.id, f.path);
+      if (!existsSync(p)) problems.push(`${s.id}: manifest lists ${f.path}, which is missing`);
+      else if (createHash('sha256').update(readFileSync(p)).digest('hex') !== f.sha256)
+        problems.push(`${s.id}: ${f.path} fails its checksum`);
+    }
+  }
+  return problems;
+}
+
+export function lockHeld(i: Instance): boolean {
+  return existsSync(join(i.projectDir, '.eqmd-rollback.lock'));
+}
+
+/** Containers of the app service that run, candidates included: "one version running" means one. */
+export function runningAppContainers(i: Instance): string[] {
+  const byLabel = sh(
+    `docker ps -q --filter label=com.docker.compose.project=${i.composeProject} --filter label=com.docker.compose.service=${i.appService}`,
+  );
+  const candidate = sh(`docker ps -q --filter name=^eqmd-rollback-candidate-${i.composeProject}$`);
+  return [...byLabel.split('\n'), ...candidate.split('\n')].filter(Boolean);
+}
+
+/** Helper containers of the action still present (running or not). */
+export function helperContainers(): string[] {
+  return sh('docker ps -aq --filter label=eqmd-rollback.helper').split('\n').filter(Boolean);
+}
+
+export async function healthStatus(i: Instance): Promise<number> {
+  try {
+    return (await fetch(i.healthUrl, { signal: AbortSignal.timeout(5000) })).status;
+  } catch {
+    return 0;
+  }
+}
+
+const PY_NAMES = `import sqlite3, sys
+c = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
+print('\\n'.join(r[0] for r in c.execute('SELECT name FROM records_patient')))`;
+
+/** Patient names in a SQLite file on the host (read-only). */
+export function sqliteNames(path: string): string[] {
+  return execFileSync('python3', ['-c', PY_NAMES, path], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
+/** Patient names in a pg_dump -Fc file, read with the host's pg_restore. */
+export function dumpNames(path: string): string[] {
+  const sql = execFileSync('pg_restore', ['--data-only', '-t', 'records_patient', '-f', '-', path], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const lines = sql.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('COPY public.records_patient '));
+  if (start < 0) return [];
+  const cols = /\(([^)]*)\)/
+    .exec(lines[start]!)![1]!
+    .split(',')
+    .map((c) => c.trim());
+  const at = cols.indexOf('name');
+  const out: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (l === '\\.') break;
+    out.push(l.split('\t')[at]!);
+  }
+  return out;
+}
+
+/** Names in a set's database file. */
+export function setNames(i: Instance, s: SetOnDisk, dir = backupDirOf(i)): string[] {
+  const file = s.manifest.database.file;
+  if (!file) return [];
+  const p = join(dir, s.id, file);
+  return s.manifest.database.kind === 'sqlite' ? sqliteNames(p) : dumpNames(p);
+}
+
+/** The volume's directory on the host (the tests run as root). */
+export function volumePath(volume: string): string {
+  return sh(`docker volume inspect -f '{{.Mountpoint}}' ${volume}`).trim();
+}
+
+/** Patient names in the live database of the instance. */
+export function liveNames(i: Instance): string[] {
+  if (i.database === 'sqlite')
+    return sqliteNames(join(volumePath(`${i.composeProject}_database`), 'db.sqlite3'));
+  return pgQuery(i, 'SELECT name FROM records_patient').split('\n').filter(Boolean);
+}
