@@ -292,6 +292,30 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     );
   });
 
+  test('a deploy stopped by an error before any change: its deployment ends in error, the webhook says so', async () => {
+    const { r } = await run({ command: 'deploy', version: 'v99' });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /nothing was changed on the host/);
+    assert.equal(await servedVersion(c), 'v1');
+    const active = v3Deployment + 3; // the rollback's deployment
+    const created = active + 3;
+    assert.deepEqual(gh.api.map(call), [
+      `GET ${deploymentsPath}?environment=production&per_page=10`,
+      `GET ${deploymentsPath}/${active}/statuses?per_page=1`,
+      `POST ${deploymentsPath}`,
+      `POST ${deploymentsPath}/${created}/statuses`,
+      `POST ${deploymentsPath}/${created}/statuses`,
+    ]);
+    const final = gh.api[4]!.body as Record<string, string>;
+    assert.equal(final.state, 'error');
+    assert.match(final.description!, /^failed: .*v99/);
+    assert.equal(gh.webhook.length, 1);
+    assert.match(
+      (gh.webhook[0]!.body as { text: string }).text,
+      /\] deploy of v99 stopped with an error\nFailed: /,
+    );
+  });
+
   test('API and webhook refused (closed port): same result, warnings, nothing else', async () => {
     const dead = await closedPort();
     const { r, started, ended } = await run(
