@@ -21,7 +21,7 @@ import { openHost } from './ssh/open.js';
 import { deployEvent, rollbackEvent, rolledBack, verifyEvent, type RunEvent } from './report/event.js';
 import { incidentNote } from './report/incident.js';
 import { runUrl } from './report/deployment-plan.js';
-import { startReporting, type ArtifactRef, type Reporting } from './report/reporter.js';
+import { startReporting, type ArtifactRef, type Reporting, type Where } from './report/reporter.js';
 import {
   backupSummary,
   deploySummary,
@@ -66,6 +66,9 @@ function workDir(name: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
 }
+
+/** What a deploy, rollback or verification leaves to report once the host is released. */
+type Outcome = { event: RunEvent; where: Where } | undefined;
 
 interface Uploaded {
   /** A sentence for the step summary. */
@@ -133,6 +136,7 @@ export async function run(): Promise<void> {
     const { host, handshakes } = await openHost(settings.connection, coreLog);
     core.debug(`SSH handshakes: ${handshakes}`);
     let lock: LockHandle | null = null;
+    let outcome: Outcome;
     try {
       if (MUTATING.includes(settings.command) && !settings.output.dryRun) {
         const token = `${settings.run.runId || 'local'}-${randomBytes(8).toString('hex')}`;
@@ -142,9 +146,9 @@ export async function run(): Promise<void> {
       }
       if (settings.command === 'backup') await runBackup(settings, host);
       else if (settings.command === 'list') await runList(settings, host);
-      else if (settings.command === 'deploy') await runDeploy(settings, host, reporting);
-      else if (settings.command === 'rollback') await runRollback(settings, host, reporting);
-      else await runVerify(settings, host, reporting);
+      else if (settings.command === 'deploy') outcome = await runDeploy(settings, host);
+      else if (settings.command === 'rollback') outcome = await runRollback(settings, host);
+      else outcome = await runVerify(settings, host);
     } finally {
       if (lock) {
         await lock.release().then(
@@ -154,6 +158,8 @@ export async function run(): Promise<void> {
       }
       await host.close();
     }
+    // After the lock is released: a slow webhook must not keep the next run waiting for the host.
+    if (outcome) await reporting.finish(outcome.event, outcome.where);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     await reporting?.error(message);
@@ -202,7 +208,7 @@ async function runList(settings: Settings, host: Parameters<typeof list>[0]): Pr
   core.info(`${outcome.sets.length} backup set(s) of ${outcome.project} in ${outcome.backupDir}`);
 }
 
-async function runDeploy(settings: Settings, host: RemoteHost, reporting: Reporting): Promise<void> {
+async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome> {
   const outcome = await deploy(host, settings, coreLog, {
     newId: () => newBackupId(new Date()),
     now: () => new Date(),
@@ -255,10 +261,10 @@ async function runDeploy(settings: Settings, host: RemoteHost, reporting: Report
     failedState: d.failedState ? { id: d.failedState.manifest.id, dir: d.failedState.dir } : null,
   };
   await core.summary.addRaw(deploySummary(view, uploaded.text)).write();
-  await reporting.finish(event, { artifact: uploaded.artifact, manifestPath: files[0]! });
+  const result = { event, where: { artifact: uploaded.artifact, manifestPath: files[0]! } };
   if (d.ok) {
     core.info(`deployed ${d.deployedImage} (previous ${d.previousImage}); backup ${d.preDeploy.manifest.id}`);
-    return;
+    return result;
   }
   const state = d.rolledBack
     ? `rolled back to ${d.deployedImage} (${d.healthy ? 'healthy' : 'NOT healthy'})`
@@ -266,9 +272,10 @@ async function runDeploy(settings: Settings, host: RemoteHost, reporting: Report
       ? `production unchanged on ${d.previousImage}`
       : `left on ${d.deployedImage} (no rollback)`;
   core.setFailed(`deploy of ${settings.deploy.version} failed: ${d.failure}. ${state}.`);
+  return result;
 }
 
-async function runVerify(settings: Settings, host: RemoteHost, reporting: Reporting): Promise<void> {
+async function runVerify(settings: Settings, host: RemoteHost): Promise<Outcome> {
   const facts = await gatherFacts(host, settings, coreLog);
   const container = await currentContainer(host, facts.project, settings.app.service);
   if (!container)
@@ -283,16 +290,16 @@ async function runVerify(settings: Settings, host: RemoteHost, reporting: Report
   writeFileSync(path, `${JSON.stringify({ image: facts.probe.imageVariable, ...report }, null, 2)}\n`);
   const uploaded = await upload(settings, `eqmd-verify-${settings.run.runId || Date.now()}`, dir, [path]);
   await core.summary.addRaw(verifySummary(facts.probe.imageVariable, report) + uploaded.text).write();
-  await reporting.finish(verifyEvent(facts.probe.imageVariable, report), {
-    artifact: uploaded.artifact,
-    manifestPath: path,
-  });
   if (!report.healthy) {
     core.setFailed(`verification failed: ${failedChecks(report)}`);
   }
+  return {
+    event: verifyEvent(facts.probe.imageVariable, report),
+    where: { artifact: uploaded.artifact, manifestPath: path },
+  };
 }
 
-async function runRollback(settings: Settings, host: RemoteHost, reporting: Reporting): Promise<void> {
+async function runRollback(settings: Settings, host: RemoteHost): Promise<Outcome> {
   const outcome = await rollback(host, settings, coreLog, {
     newId: () => newBackupId(new Date()),
     now: () => new Date(),
@@ -329,7 +336,7 @@ async function runRollback(settings: Settings, host: RemoteHost, reporting: Repo
   const uploaded = await upload(settings, artifactName, dir, files);
   const view = { ...r, snapshot: r.snapshot ? { id: r.snapshot.manifest.id, dir: r.snapshot.dir } : null };
   await core.summary.addRaw(rollbackSummary(view, uploaded.text)).write();
-  await reporting.finish(event, { artifact: uploaded.artifact, manifestPath: files[0]! });
   if (r.failure) core.setFailed(`rollback to ${r.target} incomplete: ${r.failure}`);
   else core.info(`rolled back to ${r.target}: ${r.deployedImage} healthy`);
+  return { event, where: { artifact: uploaded.artifact, manifestPath: files[0]! } };
 }

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -351,7 +351,13 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
 
   test('API and webhook that never answer: same result, warnings, at most one time-out longer', async () => {
     gh.hang = { api: true, webhook: true };
-    const { r, started, ended } = await run({ command: 'deploy', version: 'v4' });
+    const running = run({ command: 'deploy', version: 'v4' });
+    while (gh.webhook.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(
+      !existsSync(join(c.projectDir, '.eqmd-rollback.lock')),
+      'the host lock is released before the reports are sent',
+    );
+    const { r, started, ended } = await running;
     gh.hang = { api: false, webhook: false };
     assert.equal(r.code, 1);
     assert.equal(r.outputs['rolled-back'], 'true');
