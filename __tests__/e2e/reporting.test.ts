@@ -316,6 +316,23 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     );
   });
 
+  test('a failed verification: error annotation naming the check, webhook; no deployment record', async () => {
+    const { r } = await run({ command: 'verify', 'smoke-commands': 'exit 3' });
+    assert.equal(r.code, 1);
+    assert.deepEqual(gh.api, [], 'verify changes nothing, so it records no deployment');
+    assert.match(
+      annotations(r).join('\n'),
+      new RegExp(
+        `::error title=Verification failed::Failed check: smoke: exit 3: exit 3.*Image ${image('v1')}\\.`,
+      ),
+    );
+    assert.equal(gh.webhook.length, 1);
+    assert.match(
+      (gh.webhook[0]!.body as { text: string }).text,
+      new RegExp(`\\] Verification of ${image('v1')} FAILED\nFailed: smoke: exit 3`),
+    );
+  });
+
   test('API and webhook refused (closed port): same result, warnings, nothing else', async () => {
     const dead = await closedPort();
     const { r, started, ended } = await run(
