@@ -18,6 +18,10 @@ import { verifyContainer } from './operations/verify.js';
 import type { RemoteHost } from './remote-host.js';
 import { envInput, parseSettings, SECRET_INPUTS, type Settings } from './settings.js';
 import { openHost } from './ssh/open.js';
+import { deployEvent, rollbackEvent, rolledBack, verifyEvent, type RunEvent } from './report/event.js';
+import { incidentNote } from './report/incident.js';
+import { runUrl } from './report/deployment-plan.js';
+import { startReporting, type ArtifactRef, type Reporting, type Where } from './report/reporter.js';
 import {
   backupSummary,
   deploySummary,
@@ -63,13 +67,23 @@ function workDir(name: string): string {
   return dir;
 }
 
+/** What a deploy, rollback or verification leaves to report once the host is released. */
+type Outcome = { event: RunEvent; where: Where } | undefined;
+
+interface Uploaded {
+  /** A sentence for the step summary. */
+  text: string;
+  artifact: ArtifactRef | null;
+}
+
 async function upload(
   settings: Settings,
   defaultName: string,
   dir: string,
   files: string[],
-): Promise<string> {
-  if (!settings.output.uploadArtifact) return 'Artifact upload is off (upload-artifact: false).';
+): Promise<Uploaded> {
+  if (!settings.output.uploadArtifact)
+    return { text: 'Artifact upload is off (upload-artifact: false).', artifact: null };
   const name = settings.output.artifactName || defaultName;
   const result = await uploadFiles({
     name,
@@ -80,20 +94,49 @@ async function upload(
   if (result.uploaded) {
     core.setOutput('artifact-id', String(result.id));
     core.info(`uploaded artifact ${name} (id ${result.id}, ${result.size} bytes)`);
-    return `Manifest uploaded as artifact **${name}**.`;
+    return { text: `Manifest uploaded as artifact **${name}**.`, artifact: { name, id: result.id } };
   }
   // The backup itself succeeded; a missing upload must be visible but must not undo that.
   core.warning(`artifact not uploaded: ${result.reason}`);
-  return `Artifact not uploaded: ${result.reason}.`;
+  return { text: `Artifact not uploaded: ${result.reason}.`, artifact: null };
+}
+
+/** When a rollback happened, the incident note goes into the artifact beside the manifest. */
+function writeIncident(
+  settings: Settings,
+  e: RunEvent,
+  dir: string,
+  artifactName: string,
+  files: string[],
+): void {
+  if (!rolledBack(e)) return;
+  const path = join(dir, 'incident.md');
+  writeFileSync(
+    path,
+    incidentNote(e, {
+      at: new Date().toISOString(),
+      runUrl: runUrl(settings.run),
+      actor: settings.run.actor,
+      repository: settings.run.repository,
+      environment: settings.report.environment,
+      projectDir: settings.app.projectDir,
+      artifactName: settings.output.artifactName || artifactName,
+    }),
+  );
+  files.push(path);
+  core.info(`incident note written: ${path}`);
 }
 
 export async function run(): Promise<void> {
   core.saveState('isPost', 'true');
+  let reporting: Reporting | null = null;
   try {
     const settings = readSettings();
+    reporting = startReporting(settings, coreLog);
     const { host, handshakes } = await openHost(settings.connection, coreLog);
     core.debug(`SSH handshakes: ${handshakes}`);
     let lock: LockHandle | null = null;
+    let outcome: Outcome;
     try {
       if (MUTATING.includes(settings.command) && !settings.output.dryRun) {
         const token = `${settings.run.runId || 'local'}-${randomBytes(8).toString('hex')}`;
@@ -103,9 +146,9 @@ export async function run(): Promise<void> {
       }
       if (settings.command === 'backup') await runBackup(settings, host);
       else if (settings.command === 'list') await runList(settings, host);
-      else if (settings.command === 'deploy') await runDeploy(settings, host);
-      else if (settings.command === 'rollback') await runRollback(settings, host);
-      else await runVerify(settings, host);
+      else if (settings.command === 'deploy') outcome = await runDeploy(settings, host);
+      else if (settings.command === 'rollback') outcome = await runRollback(settings, host);
+      else outcome = await runVerify(settings, host);
     } finally {
       if (lock) {
         await lock.release().then(
@@ -115,8 +158,12 @@ export async function run(): Promise<void> {
       }
       await host.close();
     }
+    // After the lock is released: a slow webhook must not keep the next run waiting for the host.
+    if (outcome) await reporting.finish(outcome.event, outcome.where);
   } catch (err) {
-    core.setFailed(err instanceof Error ? err.message : String(err));
+    const message = err instanceof Error ? err.message : String(err);
+    await reporting?.error(message);
+    core.setFailed(message);
   }
 }
 
@@ -140,7 +187,7 @@ async function runBackup(settings: Settings, host: Parameters<typeof backup>[0])
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   core.setOutput('backup-id', manifest.id);
   core.setOutput('manifest', manifestPath);
-  const artifact = await upload(settings, `eqmd-backup-${manifest.id}`, dir, [manifestPath]);
+  const { text: artifact } = await upload(settings, `eqmd-backup-${manifest.id}`, dir, [manifestPath]);
   for (const u of outcome.unreadable) core.warning(`not a readable backup set (left alone): ${u}`);
   await core.summary.addRaw(backupSummary(manifest, outcome.setDir, outcome.pruned, artifact)).write();
   core.info(`backup ${manifest.id} complete and verified: ${outcome.setDir}`);
@@ -154,14 +201,14 @@ async function runList(settings: Settings, host: Parameters<typeof list>[0]): Pr
   const dir = workDir(`list-${runName}`);
   const path = join(dir, 'backups.json');
   writeFileSync(path, `${JSON.stringify(outcome.sets, null, 2)}\n`);
-  const artifact = await upload(settings, `eqmd-list-${runName}`, dir, [path]);
+  const { text: artifact } = await upload(settings, `eqmd-list-${runName}`, dir, [path]);
   await core.summary
     .addRaw(listSummary(outcome.project, outcome.backupDir, outcome.sets, outcome.unreadable) + artifact)
     .write();
   core.info(`${outcome.sets.length} backup set(s) of ${outcome.project} in ${outcome.backupDir}`);
 }
 
-async function runDeploy(settings: Settings, host: RemoteHost): Promise<void> {
+async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome> {
   const outcome = await deploy(host, settings, coreLog, {
     newId: () => newBackupId(new Date()),
     now: () => new Date(),
@@ -204,16 +251,20 @@ async function runDeploy(settings: Settings, host: RemoteHost): Promise<void> {
   core.setOutput('deployed-image', d.deployedImage);
   core.setOutput('rolled-back', String(d.rolledBack));
   core.setOutput('health', d.healthy ? 'healthy' : 'unhealthy');
-  const artifact = await upload(settings, `eqmd-deploy-${d.preDeploy.manifest.id}`, dir, files);
+  const artifactName = `eqmd-deploy-${d.preDeploy.manifest.id}`;
+  const event = deployEvent(d, settings.deploy.version);
+  writeIncident(settings, event, dir, artifactName, files);
+  const uploaded = await upload(settings, artifactName, dir, files);
   const view = {
     ...d,
     preDeploy: { id: d.preDeploy.manifest.id, dir: d.preDeploy.dir },
     failedState: d.failedState ? { id: d.failedState.manifest.id, dir: d.failedState.dir } : null,
   };
-  await core.summary.addRaw(deploySummary(view, artifact)).write();
+  await core.summary.addRaw(deploySummary(view, uploaded.text)).write();
+  const result = { event, where: { artifact: uploaded.artifact, manifestPath: files[0]! } };
   if (d.ok) {
     core.info(`deployed ${d.deployedImage} (previous ${d.previousImage}); backup ${d.preDeploy.manifest.id}`);
-    return;
+    return result;
   }
   const state = d.rolledBack
     ? `rolled back to ${d.deployedImage} (${d.healthy ? 'healthy' : 'NOT healthy'})`
@@ -221,9 +272,10 @@ async function runDeploy(settings: Settings, host: RemoteHost): Promise<void> {
       ? `production unchanged on ${d.previousImage}`
       : `left on ${d.deployedImage} (no rollback)`;
   core.setFailed(`deploy of ${settings.deploy.version} failed: ${d.failure}. ${state}.`);
+  return result;
 }
 
-async function runVerify(settings: Settings, host: RemoteHost): Promise<void> {
+async function runVerify(settings: Settings, host: RemoteHost): Promise<Outcome> {
   const facts = await gatherFacts(host, settings, coreLog);
   const container = await currentContainer(host, facts.project, settings.app.service);
   if (!container)
@@ -236,14 +288,18 @@ async function runVerify(settings: Settings, host: RemoteHost): Promise<void> {
   const dir = workDir(`verify-${settings.run.runId || newBackupId(new Date())}`);
   const path = join(dir, 'verify-report.json');
   writeFileSync(path, `${JSON.stringify({ image: facts.probe.imageVariable, ...report }, null, 2)}\n`);
-  const artifact = await upload(settings, `eqmd-verify-${settings.run.runId || Date.now()}`, dir, [path]);
-  await core.summary.addRaw(verifySummary(facts.probe.imageVariable, report) + artifact).write();
+  const uploaded = await upload(settings, `eqmd-verify-${settings.run.runId || Date.now()}`, dir, [path]);
+  await core.summary.addRaw(verifySummary(facts.probe.imageVariable, report) + uploaded.text).write();
   if (!report.healthy) {
     core.setFailed(`verification failed: ${failedChecks(report)}`);
   }
+  return {
+    event: verifyEvent(facts.probe.imageVariable, report),
+    where: { artifact: uploaded.artifact, manifestPath: path },
+  };
 }
 
-async function runRollback(settings: Settings, host: RemoteHost): Promise<void> {
+async function runRollback(settings: Settings, host: RemoteHost): Promise<Outcome> {
   const outcome = await rollback(host, settings, coreLog, {
     newId: () => newBackupId(new Date()),
     now: () => new Date(),
@@ -274,14 +330,13 @@ async function runRollback(settings: Settings, host: RemoteHost): Promise<void> 
   core.setOutput('deployed-image', r.deployedImage);
   core.setOutput('rolled-back', String(r.rolledBack));
   core.setOutput('health', r.healthy ? 'healthy' : 'unhealthy');
-  const artifact = await upload(
-    settings,
-    `eqmd-rollback-${r.snapshot?.manifest.id ?? settings.run.runId ?? Date.now()}`,
-    dir,
-    files,
-  );
+  const artifactName = `eqmd-rollback-${r.snapshot?.manifest.id ?? settings.run.runId ?? Date.now()}`;
+  const event = rollbackEvent(r);
+  writeIncident(settings, event, dir, artifactName, files);
+  const uploaded = await upload(settings, artifactName, dir, files);
   const view = { ...r, snapshot: r.snapshot ? { id: r.snapshot.manifest.id, dir: r.snapshot.dir } : null };
-  await core.summary.addRaw(rollbackSummary(view, artifact)).write();
+  await core.summary.addRaw(rollbackSummary(view, uploaded.text)).write();
   if (r.failure) core.setFailed(`rollback to ${r.target} incomplete: ${r.failure}`);
   else core.info(`rolled back to ${r.target}: ${r.deployedImage} healthy`);
+  return { event, where: { artifact: uploaded.artifact, manifestPath: files[0]! } };
 }

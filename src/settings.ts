@@ -135,6 +135,18 @@ export interface LockSettings {
   breakStale: boolean;
 }
 
+/** Where a deploy or rollback is reported besides the job log. Every part is optional. */
+export interface ReportSettings {
+  /** Secret. With `environment`: deploys and rollbacks are recorded as GitHub deployments. */
+  githubToken: string;
+  /** GitHub environment name, e.g. production; '' records no deployments. */
+  environment: string;
+  /** Shown on the environment's deployments; '' for none. */
+  environmentUrl: string;
+  /** Secret (the URL is the credential): receives a JSON message on rollback and on failure. */
+  notifyWebhook: string;
+}
+
 export interface Settings {
   command: Command;
   lock: LockSettings;
@@ -144,6 +156,7 @@ export interface Settings {
   deploy: DeploySettings;
   verify: VerifySettings;
   output: OutputSettings;
+  report: ReportSettings;
   run: RunInfo;
 }
 
@@ -269,7 +282,54 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     timeoutMs: v.integer('lock-timeout', input('lock-timeout'), 0, 86400) * 1000,
     breakStale: v.bool('break-stale-lock', input('break-stale-lock')),
   };
-  return { command, lock, connection, app, backup, deploy, verify, output, run };
+  const report = parseReport(input);
+  return { command, lock, connection, app, backup, deploy, verify, output, report, run };
+}
+
+function parseReport(input: (name: string) => string): ReportSettings {
+  const githubToken = input('github-token');
+  const environment = input('environment') && v.environmentName('environment', input('environment'));
+  const environmentUrl = input('environment-url') && v.webUrl('environment-url', input('environment-url'));
+  if (environment && !githubToken) {
+    // Asking for records and silently getting none would be worse than stopping here.
+    throw new InputError(
+      'github-token',
+      '',
+      'a token allowed to write deployments (e.g. ${{ github.token }} with permissions: deployments: write) when environment is set',
+    );
+  }
+  if (environmentUrl && !environment) {
+    throw new InputError(
+      'environment',
+      '',
+      'the GitHub environment name (e.g. production) when environment-url is set',
+    );
+  }
+  const notifyWebhook = input('notify-webhook') && parseWebhookUrl(input('notify-webhook'));
+  return { githubToken, environment, environmentUrl, notifyWebhook };
+}
+
+/**
+ * The webhook URL is a credential (Slack and Teams put the key in the path), so it is never echoed. It must
+ * be https: plain http only to the runner itself (127.0.0.1, ::1, localhost), where nothing crosses a network.
+ */
+export function parseWebhookUrl(value: string): string {
+  const fail = (): never => {
+    throw new InputError(
+      'notify-webhook',
+      '***',
+      'an https:// URL (http:// only to 127.0.0.1, [::1] or localhost); the value is a secret and is not shown',
+    );
+  };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail();
+  }
+  const local = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) return fail();
+  return value;
 }
 
 /** The health URL as seen from the host: fetched through the SSH connection, so it may say localhost. */
@@ -432,4 +492,6 @@ export const SECRET_INPUTS = [
   'password',
   'proxy-private-key',
   'database-url',
+  'github-token',
+  'notify-webhook',
 ] as const;

@@ -139,6 +139,36 @@ export function singleLine(input: string, value: string): string {
   throw new InputError(input, value, 'one line of at most 256 characters');
 }
 
+/** A GitHub environment name: what the repository's Environments page lists (at most 255 characters). */
+export function environmentName(input: string, value: string): string {
+  if (PATH_CHARS.test(value) && value.length <= 255) return value;
+  throw new InputError(
+    input,
+    value,
+    'an environment name of at most 255 characters on one line, e.g. production',
+  );
+}
+
+/** An http(s) URL a person opens in a browser: no credentials in it, since it is shown on GitHub. */
+export function webUrl(input: string, value: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    // reported below
+  }
+  if (
+    url &&
+    PATH_CHARS.test(value) &&
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    !url.username &&
+    !url.password
+  ) {
+    return value;
+  }
+  throw new InputError(input, value, 'an http(s) URL without credentials, e.g. https://eqmd.example.org/');
+}
+
 /** Splits a comma- or newline-separated list, dropping blanks. */
 export function list(value: string): string[] {
   return value

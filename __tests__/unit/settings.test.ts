@@ -155,3 +155,61 @@ test('rollback: scope only with backup-id; version and backup-id are exclusive; 
   rejects({ command: 'deploy' }, 'version', /the tag to deploy/);
   rejects({ command: 'rollback', 'backup-id': '../../etc' }, 'backup-id', /backup id/);
 });
+
+test('reporting inputs: deployments need a token, URLs are checked, secrets are never echoed', () => {
+  const s = parse({
+    'github-token': 'ghs_abc',
+    environment: 'production',
+    'environment-url': 'https://eqmd.example.org/',
+    'notify-webhook': 'https://hooks.slack.com/services/T0/B0/Secret123',
+  });
+  assert.deepEqual(s.report, {
+    githubToken: 'ghs_abc',
+    environment: 'production',
+    environmentUrl: 'https://eqmd.example.org/',
+    notifyWebhook: 'https://hooks.slack.com/services/T0/B0/Secret123',
+  });
+  assert.deepEqual(parse({}).report, {
+    githubToken: '',
+    environment: '',
+    environmentUrl: '',
+    notifyWebhook: '',
+  });
+  assert.equal(parse({ 'github-token': 'ghs_abc' }).report.environment, '', 'a token alone records nothing');
+  rejects({ environment: 'production' }, 'github-token', /deployments: write/);
+  rejects({ 'environment-url': 'https://eqmd.example.org/' }, 'environment', /environment-url is set/);
+  rejects(
+    { 'github-token': 't', environment: 'production', 'environment-url': 'ftp://eqmd.example.org/' },
+    'environment-url',
+    /"ftp:\/\/eqmd\.example\.org\/".*http\(s\) URL/,
+  );
+  rejects(
+    {
+      'github-token': 't',
+      environment: 'production',
+      'environment-url': 'https://user:pw@eqmd.example.org/',
+    },
+    'environment-url',
+    /without credentials/,
+  );
+  rejects({ 'github-token': 't', environment: 'prod\nuction' }, 'environment', /255 characters on one line/);
+  for (const bad of [
+    'http://hooks.example.org/T0/Secret123',
+    'not a url Secret123',
+    'ftp://127.0.0.1/Secret123',
+  ]) {
+    assert.throws(
+      () => parse({ 'notify-webhook': bad }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.input === 'notify-webhook' &&
+        /https:\/\//.test(err.message) &&
+        !err.message.includes('Secret123'),
+      bad,
+    );
+  }
+  for (const local of ['http://127.0.0.1:8080/hook', 'http://localhost/hook', 'http://[::1]:9/hook']) {
+    assert.equal(parse({ 'notify-webhook': local }).report.notifyWebhook, local);
+  }
+  assert.ok(SECRET_INPUTS.includes('github-token') && SECRET_INPUTS.includes('notify-webhook'));
+});

@@ -1,0 +1,150 @@
+import type { Check } from '../backup/record.js';
+import type { DeployResult } from '../operations/deploy.js';
+import type { RollbackDone } from '../operations/rollback.js';
+import type { VerifyReport } from '../operations/verify.js';
+
+/**
+ * One run as the reports see it (deployment records, annotations, the webhook, the incident note), built
+ * from an operation's outcome so that each report is a pure function of it.
+ */
+export interface RunEvent {
+  command: 'deploy' | 'rollback' | 'verify';
+  /**
+   * deployed / verified: all good. rolled-back: a deploy failed and the previous version was put back.
+   * failed: a deploy or verification failed without a rollback. restored / rollback-failed: the rollback
+   * command. error: the run stopped on an error (usually before anything changed).
+   */
+  outcome: 'deployed' | 'verified' | 'rolled-back' | 'failed' | 'restored' | 'rollback-failed' | 'error';
+  /** The version asked to deploy, or what the rollback went back to (backup set id or version). */
+  requested: string;
+  previousImage: string;
+  /** What the env file names, so what compose runs, when the run ended. */
+  runningImage: string;
+  healthy: boolean;
+  failure: string;
+  /** Checks that failed, without those only skipped because an earlier one failed. */
+  failedChecks: Check[];
+  /** The failed verification's last health answer, container state and log tail. */
+  probe: { lastAnswer: string; container: string; logTail: string } | null;
+  /** Checks of the version running after a rollback (empty when there was no rollback). */
+  afterChecks: Check[];
+  restored: string[];
+  notes: string[];
+  /** Rollback scope (app for a deploy's automatic rollback). */
+  scope: string;
+  /** The backup set the host was put back to. */
+  restoredFrom: { id: string; created: string } | null;
+  /** The snapshot of what the rollback overwrote: the point to undo it from. */
+  undoSet: { id: string; dir: string; created: string } | null;
+}
+
+const failed = (v: VerifyReport | null): Check[] =>
+  v ? v.checks.filter((c) => !c.ok && !c.detail.startsWith('not run')) : [];
+const probe = (v: VerifyReport | null): RunEvent['probe'] =>
+  v && !v.healthy ? { lastAnswer: v.lastAnswer, container: v.container, logTail: v.logTail } : null;
+
+/** `20261124T101530Z-3fa9c1` → 2026-11-24T10:15:30Z: backup ids carry their creation time. */
+export function createdOfId(id: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(id);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : '';
+}
+
+export function deployEvent(d: DeployResult, version: string): RunEvent {
+  return {
+    command: 'deploy',
+    outcome: d.ok ? 'deployed' : d.rolledBack ? 'rolled-back' : 'failed',
+    requested: version,
+    previousImage: d.previousImage,
+    runningImage: d.deployedImage,
+    healthy: d.healthy,
+    failure: d.failure,
+    failedChecks: failed(d.verify),
+    probe: probe(d.verify),
+    afterChecks: d.rollbackVerify?.checks ?? [],
+    restored: d.restored,
+    notes: d.notes,
+    scope: 'app',
+    restoredFrom: d.rolledBack
+      ? { id: d.preDeploy.manifest.id, created: d.preDeploy.manifest.created }
+      : null,
+    undoSet: d.failedState
+      ? { id: d.failedState.manifest.id, dir: d.failedState.dir, created: d.failedState.manifest.created }
+      : null,
+  };
+}
+
+export function rollbackEvent(r: RollbackDone): RunEvent {
+  const fromSet = r.mode !== 'version';
+  return {
+    command: 'rollback',
+    outcome: r.rolledBack && !r.failure ? 'restored' : 'rollback-failed',
+    requested: fromSet ? `backup set ${r.target}` : r.target,
+    previousImage: r.previousImage,
+    runningImage: r.deployedImage,
+    healthy: r.healthy,
+    failure: r.failure,
+    failedChecks: failed(r.verify),
+    probe: probe(r.verify),
+    afterChecks: r.verify?.checks ?? [],
+    restored: r.restored,
+    notes: r.notes,
+    scope: r.scope,
+    restoredFrom: fromSet ? { id: r.target, created: createdOfId(r.target) } : null,
+    undoSet: r.snapshot
+      ? { id: r.snapshot.manifest.id, dir: r.snapshot.dir, created: r.snapshot.manifest.created }
+      : null,
+  };
+}
+
+export function verifyEvent(image: string, v: VerifyReport): RunEvent {
+  return {
+    command: 'verify',
+    outcome: v.healthy ? 'verified' : 'failed',
+    requested: '',
+    previousImage: image,
+    runningImage: image,
+    healthy: v.healthy,
+    failure: v.healthy ? '' : 'verification failed',
+    failedChecks: failed(v),
+    probe: probe(v),
+    afterChecks: [],
+    restored: [],
+    notes: [],
+    scope: '',
+    restoredFrom: null,
+    undoSet: null,
+  };
+}
+
+/** A run that stopped on an error: what was asked and the error, nothing else is known. */
+export function errorEvent(command: RunEvent['command'], requested: string, message: string): RunEvent {
+  return {
+    command,
+    outcome: 'error',
+    requested,
+    previousImage: '',
+    runningImage: '',
+    healthy: false,
+    failure: message,
+    failedChecks: [],
+    probe: null,
+    afterChecks: [],
+    restored: [],
+    notes: [],
+    scope: '',
+    restoredFrom: null,
+    undoSet: null,
+  };
+}
+
+/** A rollback happened: the deploy's automatic one, or the rollback command having restored something. */
+export const rolledBack = (e: RunEvent): boolean =>
+  e.outcome === 'rolled-back' || (e.command === 'rollback' && e.restored.length > 0);
+
+/** Data (the database or a volume) was put back, so writes made since the restored set are no longer live. */
+export const dataRestored = (e: RunEvent): boolean =>
+  e.restored.some((r) => /^(SQLite|PostgreSQL)\b/.test(r) || r.startsWith('volume '));
+
+/** The failed checks as one line: `check: detail; check: detail`. */
+export const checksLine = (checks: readonly Check[]): string =>
+  checks.map((c) => `${c.check}: ${c.detail}`).join('; ');
