@@ -114,13 +114,13 @@ export async function healthStatus(i: Instance): Promise<number> {
   }
 }
 
-const PY_NAMES = `import sqlite3, sys
-c = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True)
-print('\\n'.join(r[0] for r in c.execute('SELECT name FROM records_patient')))`;
-
-/** Patient names in a SQLite file on the host (read-only). */
+/** Patient names in a SQLite file on the host (read-only; the sqlite3 CLI is a test-host package). */
 export function sqliteNames(path: string): string[] {
-  return execFileSync('python3', ['-c', PY_NAMES, path], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  return execFileSync('sqlite3', ['-readonly', path, 'SELECT name FROM records_patient'], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter(Boolean);
 }
 
 /** Patient names in a pg_dump -Fc file, read with the host's pg_restore. */
