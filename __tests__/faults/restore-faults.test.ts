@@ -271,7 +271,9 @@ describe('restore faults', () => {
       assert.deepEqual(runningAppContainers(a), c, 'the service was never stopped');
       assert.equal(await servedVersion(a), 'v2');
     } finally {
-      sh(`docker tag ${v1Id} ${v1}`);
+      // A pull by tag restores the tag and its registry digest (a plain `docker tag` would not, and
+      // later sets would record no digest to pull by).
+      sh(`docker pull -q ${v1} >/dev/null || docker tag ${v1Id} ${v1}`);
     }
     return 'tag deleted: pulled by digest, verified by image id, rolled back; no digest: refused with the service untouched';
   });
