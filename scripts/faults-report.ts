@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RESULTS, RESULTS_DIR, type FaultResult } from '../__tests__/faults/fault.js';
+import { RESULTS, RESULTS_DIR, type FaultResult, type RandomTally } from '../__tests__/faults/fault.js';
 
 const ROWS = 15;
 const results: FaultResult[] = existsSync(RESULTS)
@@ -15,19 +15,7 @@ const results: FaultResult[] = existsSync(RESULTS)
       .map((l) => JSON.parse(l) as FaultResult)
   : [];
 const randomPath = join(RESULTS_DIR, 'random.json');
-const random = existsSync(randomPath)
-  ? (JSON.parse(readFileSync(randomPath, 'utf8')) as {
-      seed: number;
-      iterations: number;
-      faultsInjected: number;
-      killsAfterTheEnd: number;
-      violations: number;
-      details: string[];
-      byOp: Record<string, number>;
-      byMode: Record<string, number>;
-      seconds: number;
-    })
-  : null;
+const random = existsSync(randomPath) ? (JSON.parse(readFileSync(randomPath, 'utf8')) as RandomTally) : null;
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const lines = [

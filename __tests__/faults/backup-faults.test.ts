@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { describe } from 'node:test';
 import {
   addRecord,
-  connectionInputs,
   envFileOf,
   pgQuery,
   recordCount,
@@ -28,18 +27,13 @@ import {
   setsOf,
   tempSetsOf,
   waitFor,
+  instanceInputs,
 } from './inject.js';
 
 const h = testHost();
 const { a, b } = h.instances;
-const conn = (i: Instance, flavor: 'v1' | 'v2' | 'pty' = i === b ? 'v1' : 'v2') => ({
-  ...connectionInputs(h, flavor),
-  'project-dir': i.projectDir,
-  'health-url': i.healthUrl,
-  'upload-artifact': 'false',
-});
 const run = (i: Instance, inputs: Record<string, string>, flavor?: 'v1' | 'v2' | 'pty') =>
-  runAction({ ...conn(i, flavor), ...inputs });
+  runAction({ ...instanceInputs(i, flavor), ...inputs });
 const tags = (i: Instance) =>
   sh(`docker images -q --filter reference='eqmd-rollback/${i.composeProject}:*' | sort -u`);
 const pgContainer = (i: Instance) =>

@@ -18,6 +18,20 @@ export interface FaultResult {
   seconds: number;
 }
 
+/** What the kill-at-random run leaves in random.json for the report. */
+export interface RandomTally {
+  seed: number;
+  iterations: number;
+  /** Kills that landed while the operation ran. */
+  faultsInjected: number;
+  killsAfterTheEnd: number;
+  violations: number;
+  details: string[];
+  byOp: Record<string, number>;
+  byMode: Record<string, number>;
+  seconds: number;
+}
+
 export function record(r: FaultResult): void {
   mkdirSync(dirname(RESULTS), { recursive: true });
   appendFileSync(RESULTS, `${JSON.stringify(r)}\n`);

@@ -2,9 +2,23 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { pgQuery, sh, type Instance } from '../e2e/harness.js';
+import { connectionInputs, pgQuery, sh, testHost, type Instance } from '../e2e/harness.js';
 
 /** Injections and invariant checks shared by the fault tests: everything here acts on the real host. */
+
+/**
+ * Inputs to run the action against one instance: b over docker-compose v1 (its login), the others over
+ * `docker compose`, unless a flavour is named; no artifact upload.
+ */
+export function instanceInputs(i: Instance, flavor?: 'v1' | 'v2' | 'pty'): Record<string, string> {
+  const h = testHost();
+  return {
+    ...connectionInputs(h, flavor ?? (i.projectDir === h.instances.b.projectDir ? 'v1' : 'v2')),
+    'project-dir': i.projectDir,
+    'health-url': i.healthUrl,
+    'upload-artifact': 'false',
+  };
+}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

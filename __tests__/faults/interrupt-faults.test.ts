@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { describe } from 'node:test';
 import {
   addRecord,
-  connectionInputs,
   pgQuery,
   recordCount,
   resetInstance,
@@ -29,18 +28,13 @@ import {
   setsOf,
   tempSetsOf,
   volumePath,
+  instanceInputs,
 } from './inject.js';
 
 const h = testHost();
 const { a, b } = h.instances;
-const conn = (i: Instance) => ({
-  ...connectionInputs(h, i === b ? 'v1' : 'v2'),
-  'project-dir': i.projectDir,
-  'health-url': i.healthUrl,
-  'upload-artifact': 'false',
-});
 const run = (i: Instance, inputs: Record<string, string>, env: Record<string, string> = {}) =>
-  runAction({ ...conn(i), ...inputs }, { env });
+  runAction({ ...instanceInputs(i), ...inputs }, { env });
 const ok = (r: ActionRun) => assert.equal(r.code, 0, r.stdout.slice(-3000));
 const attempt = (runId: string, n: number) => ({ GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: String(n) });
 
@@ -54,7 +48,7 @@ async function cutWhen(
   let pid = 0;
   let cut = 0;
   const main = await runAction(
-    { ...conn(i), ...inputs },
+    { ...instanceInputs(i), ...inputs },
     {
       env,
       onSpawn: (p) => (pid = p),
@@ -64,7 +58,7 @@ async function cutWhen(
       },
     },
   );
-  const post = await runAction({ ...conn(i), ...inputs }, { env, dir: main.dir, post: true });
+  const post = await runAction({ ...instanceInputs(i), ...inputs }, { env, dir: main.dir, post: true });
   return { main, post, cut };
 }
 

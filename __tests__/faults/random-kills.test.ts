@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   addRecord,
-  connectionInputs,
   resetInstance,
   runAction,
   servedVersion,
   testHost,
   type Instance,
 } from '../e2e/harness.js';
-import { RESULTS_DIR } from './fault.js';
+import { RESULTS_DIR, type RandomTally } from './fault.js';
 import {
   cutConnectionOf,
   healthStatus,
@@ -24,6 +23,7 @@ import {
   setsOf,
   sleep,
   tempSetsOf,
+  instanceInputs,
 } from './inject.js';
 
 /**
@@ -61,22 +61,10 @@ const typical: Record<Op, number> = {
   'rollback to a set': 7000,
 };
 
-interface Tally {
-  seed: number;
-  iterations: number;
-  faultsInjected: number;
-  killsAfterTheEnd: number;
-  violations: number;
-  details: string[];
-  byOp: Record<string, number>;
-  byMode: Record<string, number>;
-  seconds: number;
-}
-
 test('kill at random points of backup, deploy and rollback; re-run; check the invariants', async () => {
   const rand = prng(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const tally: Tally = {
+  const tally: RandomTally = {
     seed: SEED,
     iterations: 0,
     faultsInjected: 0,
@@ -161,13 +149,7 @@ async function inputsFor(
   op: Op,
   pick: <T>(xs: readonly T[]) => T,
 ): Promise<Record<string, string>> {
-  const base = {
-    ...connectionInputs(h, i === b ? 'v1' : 'v2'),
-    'project-dir': i.projectDir,
-    'health-url': i.healthUrl,
-    'upload-artifact': 'false',
-    'health-timeout': '40',
-  };
+  const base = { ...instanceInputs(i), 'health-timeout': '40' };
   const current = await servedVersion(i).catch(() => '');
   switch (op) {
     case 'backup':

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { describe } from 'node:test';
 import {
   addRecord,
-  connectionInputs,
   envFileOf,
   pgQuery,
   recordCount,
@@ -28,17 +27,12 @@ import {
   volumePath,
   waitFor,
   type SetOnDisk,
+  instanceInputs,
 } from './inject.js';
 
 const h = testHost();
 const { a, b } = h.instances;
-const conn = (i: Instance) => ({
-  ...connectionInputs(h, i === b ? 'v1' : 'v2'),
-  'project-dir': i.projectDir,
-  'health-url': i.healthUrl,
-  'upload-artifact': 'false',
-});
-const run = (i: Instance, inputs: Record<string, string>) => runAction({ ...conn(i), ...inputs });
+const run = (i: Instance, inputs: Record<string, string>) => runAction({ ...instanceInputs(i), ...inputs });
 const ok = (r: ActionRun) => assert.equal(r.code, 0, r.stdout.slice(-3000));
 const setById = (i: Instance, id: string): SetOnDisk => setsOf(i).find((s) => s.id === id)!;
 const pgTables = () =>
@@ -205,7 +199,7 @@ describe('restore faults', () => {
     // Killed as soon as the restore starts: right after the pre-restore snapshot is complete.
     const r = await runAction(
       {
-        ...conn(b),
+        ...instanceInputs(b),
         command: 'rollback',
         'backup-id': bk.outputs['backup-id']!,
         scope: 'database',
