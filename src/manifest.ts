@@ -71,11 +71,18 @@ export interface Manifest {
 }
 
 /**
- * Reasons of sets that hold a state something was rolled back from: a failed release, or what a
- * rollback replaced. An emergency rollback never goes there (two emergency rollbacks in a row must not
- * bring the broken release back); undoing a rollback is done by naming its snapshot's backup-id.
+ * Reasons of sets that hold a state something was rolled back from: a failed release, what a rollback
+ * replaced, or what an interrupted deploy left half-done (its re-run snapshots it as
+ * `interrupted-deploy` and rolls back, on failure, to where the first attempt started). An emergency
+ * rollback never goes there (two emergency rollbacks in a row must not bring the broken release back);
+ * undoing a rollback is done by naming its snapshot's backup-id.
  */
-export const ROLLED_AWAY_REASONS: readonly string[] = ['failed-deploy', 'failed-candidate', 'pre-restore'];
+export const ROLLED_AWAY_REASONS: readonly string[] = [
+  'failed-deploy',
+  'failed-candidate',
+  'pre-restore',
+  'interrupted-deploy',
+];
 
 /** A set as `list` reports it: the `backups` output's element. */
 export interface SetSummary {

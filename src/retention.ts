@@ -1,7 +1,8 @@
-import { ROLLED_AWAY_REASONS, type Manifest } from './manifest.js';
+import { emergencyTarget } from './emergency-target.js';
+import type { Manifest } from './manifest.js';
 
 /** Snapshots that hold data written after other backups (later rows, uploads): kept at least a day. */
-const SNAPSHOT_REASONS = ['pre-restore', 'failed-deploy', 'failed-candidate'];
+const SNAPSHOT_REASONS = ['pre-restore', 'failed-deploy', 'failed-candidate', 'interrupted-deploy'];
 const DAY_MS = 24 * 3600 * 1000;
 
 export interface RetentionContext {
@@ -33,9 +34,7 @@ export function chooseSetsToPrune(
   const protectedIds = new Set<string>([ctx.justMade]);
   const deployedFrom = verified.find((m) => m.reason === 'pre-deploy');
   if (deployedFrom) protectedIds.add(deployedFrom.id);
-  const emergency = verified.find(
-    (m) => ctx.runningImageId && m.image.id !== ctx.runningImageId && !ROLLED_AWAY_REASONS.includes(m.reason),
-  );
+  const emergency = emergencyTarget(verified, ctx.runningImageId);
   if (emergency) protectedIds.add(emergency.id);
   for (const m of verified) {
     if (SNAPSHOT_REASONS.includes(m.reason) && ctx.now.getTime() - Date.parse(m.created) < DAY_MS)

@@ -128,6 +128,27 @@ describe('rollback', () => {
     assert.match(r.summary, /PostgreSQL restored from/);
   });
 
+  test('a set whose env file named an image never applied restores what ran, and retags nothing else', async () => {
+    resetInstance('a');
+    const tagOf = (v: string) => sh(`docker image inspect -f '{{.Id}}' ${h.image}:${v}`).trim();
+    const v2 = tagOf('v2');
+    // An operator staged v2 in the env file without recreating the container: v1 runs.
+    sh(`sed -i 's|^EQMD_IMAGE=.*|EQMD_IMAGE=${h.image}:v2|' ${join(a.projectDir, '.env')}`);
+    const bk = await run(a, { command: 'backup' });
+    assert.equal(bk.code, 0, bk.stdout);
+    assert.equal(manifestOf(bk).image.envValue, `${h.image}:v2`);
+    assert.equal(manifestOf(bk).image.reference, `${h.image}:v1`);
+    const d = await run(a, { command: 'deploy', version: 'v5' });
+    assert.equal(d.code, 0, d.stdout);
+
+    const r = await run(a, { command: 'rollback', 'backup-id': bk.outputs['backup-id']! });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(await version(a), 'v1', 'what ran when the set was made runs again');
+    assert.equal(tagOf('v2'), v2, 'the v2 tag still names v2');
+    assert.match(env(a), new RegExp(`^EQMD_IMAGE=${h.image}:v1$`, 'm'));
+    assert.match(r.stdout, /::warning::EQMD_IMAGE set to .*:v1: when the set was made, the env file said/);
+  });
+
   test('an unknown backup id, or one of another instance, is refused', async () => {
     const r = await run(a, { command: 'rollback', 'backup-id': '20200101T000000Z-000000' });
     assert.equal(r.code, 1);

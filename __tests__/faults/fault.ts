@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { versionTagProblems } from './inject.js';
 
 /**
  * One row of RELIABILITY.md's fault table, injected for real. The body returns what it observed
@@ -43,6 +44,8 @@ export function fault(row: number, title: string, body: () => Promise<string>): 
     const seconds = () => Math.round((Date.now() - started) / 100) / 10;
     try {
       const observed = await body();
+      const tags = versionTagProblems();
+      if (tags.length) throw new Error(`release tags changed: ${tags.join('; ')}`);
       record({ row, fault: title, outcome: 'safe', observed, seconds: seconds() });
     } catch (err) {
       const first = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';

@@ -115,6 +115,26 @@ export function runningAppContainers(i: Instance): string[] {
   return [...byLabel.split('\n'), ...candidate.split('\n')].filter(Boolean);
 }
 
+/**
+ * The test host's release tags (`<registry>/eqmd:v1`…`v7`) must still name the releases they were
+ * built as: the action retags images when it restores one, and a retag under the wrong reference
+ * silently turns a version into another for every later deploy. Each image carries APP_VERSION.
+ */
+export function versionTagProblems(): string[] {
+  const repo = testHost().image;
+  const problems: string[] = [];
+  for (let n = 1; n <= 7; n++) {
+    const tag = `${repo}:v${n}`;
+    const env = sh(`docker image inspect --format '{{json .Config.Env}}' ${tag} 2>/dev/null || true`).trim();
+    const version = env
+      ? (JSON.parse(env) as string[]).find((e) => e.startsWith('APP_VERSION='))?.slice(12)
+      : '';
+    if (version !== `v${n}`)
+      problems.push(`tag ${tag} ${version ? `now names release ${version}` : 'is gone'}`);
+  }
+  return problems;
+}
+
 /** Helper containers of the action still present (running or not). */
 export function helperContainers(): string[] {
   return sh('docker ps -aq --filter label=eqmd-rollback.helper').split('\n').filter(Boolean);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe } from 'node:test';
 import {
@@ -71,67 +71,92 @@ function settled(i: Instance) {
 }
 
 describe('interruptions and concurrency', () => {
-  fault(7, 'SSH connection cut mid-backup and mid-restore, then a re-run', async () => {
-    // Mid-backup (SQLite): once the database copy is in the temp set.
-    resetInstance('a');
-    const tmpDb = () => tempSetsOf(a).some((t) => existsSync(join(backupDirOf(a), t, 'database.sqlite3')));
-    const bk = await cutWhen(a, { command: 'backup' }, attempt('7001', 1), tmpDb);
-    assert.ok(bk.cut > 0, 'the connection was cut');
-    assert.notEqual(bk.main.code, 0, 'a cut backup is not reported done');
-    settled(a);
-    assert.equal(await healthStatus(a), 200);
-    ok(await run(a, { command: 'backup' }, attempt('7001', 2)));
+  fault(
+    7,
+    'SSH connection cut or runner killed mid-backup, mid-deploy and mid-restore, then a re-run',
+    async () => {
+      // Mid-backup (SQLite): once the database copy is in the temp set.
+      resetInstance('a');
+      const tmpDb = () => tempSetsOf(a).some((t) => existsSync(join(backupDirOf(a), t, 'database.sqlite3')));
+      const bk = await cutWhen(a, { command: 'backup' }, attempt('7001', 1), tmpDb);
+      assert.ok(bk.cut > 0, 'the connection was cut');
+      assert.notEqual(bk.main.code, 0, 'a cut backup is not reported done');
+      settled(a);
+      assert.equal(await healthStatus(a), 200);
+      ok(await run(a, { command: 'backup' }, attempt('7001', 2)));
 
-    // Mid-restore (SQLite): once the restored copy is being written into the volume.
-    const set = setsOf(a)[0]!;
-    for (let k = 0; k < 3; k++) await addRecord(a, `live-${k}`);
-    const before = liveNames(a).sort();
-    const inSet = setNames(a, set).sort();
-    const dbDir = volumePath('eqmd-a_database');
-    const restoring = () => readdirSync(dbDir).some((f) => f.startsWith('.eqmd-restore-'));
-    const inputs = { command: 'rollback', 'backup-id': set.id, scope: 'full' };
-    const rs = await cutWhen(a, inputs, attempt('7002', 1), restoring);
-    assert.ok(rs.cut > 0);
-    assert.notEqual(rs.main.code, 0);
-    settled(a);
-    const now = liveNames(a).sort();
-    assert.ok(
-      JSON.stringify(now) === JSON.stringify(before) || JSON.stringify(now) === JSON.stringify(inSet),
-      'the live database is either untouched or the whole set, never half of it',
-    );
-    assert.equal(sh(`sqlite3 ${join(dbDir, 'db.sqlite3')} 'PRAGMA integrity_check'`).trim(), 'ok');
-    ok(await run(a, inputs, attempt('7002', 2)));
-    assert.deepEqual(liveNames(a).sort(), inSet, 'the re-run converged on the set');
-    assert.equal(runningAppContainers(a).length, 1);
-    assert.equal(await healthStatus(a), 200);
-    settled(a);
+      // Mid-restore (SQLite): once the restored copy is being written into the volume.
+      const set = setsOf(a)[0]!;
+      for (let k = 0; k < 3; k++) await addRecord(a, `live-${k}`);
+      const before = liveNames(a).sort();
+      const inSet = setNames(a, set).sort();
+      const dbDir = volumePath('eqmd-a_database');
+      const restoring = () => readdirSync(dbDir).some((f) => f.startsWith('.eqmd-restore-'));
+      const inputs = { command: 'rollback', 'backup-id': set.id, scope: 'full' };
+      const rs = await cutWhen(a, inputs, attempt('7002', 1), restoring);
+      assert.ok(rs.cut > 0);
+      assert.notEqual(rs.main.code, 0);
+      settled(a);
+      const now = liveNames(a).sort();
+      assert.ok(
+        JSON.stringify(now) === JSON.stringify(before) || JSON.stringify(now) === JSON.stringify(inSet),
+        'the live database is either untouched or the whole set, never half of it',
+      );
+      assert.equal(sh(`sqlite3 ${join(dbDir, 'db.sqlite3')} 'PRAGMA integrity_check'`).trim(), 'ok');
+      ok(await run(a, inputs, attempt('7002', 2)));
+      assert.deepEqual(liveNames(a).sort(), inSet, 'the re-run converged on the set');
+      assert.equal(runningAppContainers(a).length, 1);
+      assert.equal(await healthStatus(a), 200);
+      settled(a);
 
-    // Mid-restore (PostgreSQL): once the pre-restore snapshot is complete, the restore starts.
-    resetInstance('b');
-    const pb = await run(b, { command: 'backup' });
-    ok(pb);
-    for (let k = 0; k < 3; k++) await addRecord(b, `live-${k}`);
-    const pgBefore = liveNames(b).sort();
-    const sets = setsOf(b).length;
-    const pinputs = { command: 'rollback', 'backup-id': pb.outputs['backup-id']!, scope: 'database' };
-    const pr = await cutWhen(b, pinputs, attempt('7003', 1), () => setsOf(b).length > sets);
-    assert.ok(pr.cut > 0);
-    settled(b);
-    const pgNow = liveNames(b).sort();
-    assert.ok(
-      pgNow.length === 50 || JSON.stringify(pgNow) === JSON.stringify(pgBefore),
-      'old or whole, never half',
-    );
-    ok(await run(b, pinputs, attempt('7003', 2)));
-    assert.equal(await recordCount(b), 50);
-    assert.equal(
-      pgQuery(b, "SELECT count(*) FROM pg_database WHERE datname LIKE '%eqmd_restore'", 'postgres').trim(),
-      '0',
-      'no half-restored database left',
-    );
-    settled(b);
-    return `cut mid-backup: step failed, post removed the temp set and released the lock; cut mid-restore (SQLite, PostgreSQL): live DB old-or-whole, re-run converged, one healthy container`;
-  });
+      // Mid-restore (PostgreSQL): once the pre-restore snapshot is complete, the restore starts.
+      resetInstance('b');
+      const pb = await run(b, { command: 'backup' });
+      ok(pb);
+      for (let k = 0; k < 3; k++) await addRecord(b, `live-${k}`);
+      const pgBefore = liveNames(b).sort();
+      const sets = setsOf(b).length;
+      const pinputs = { command: 'rollback', 'backup-id': pb.outputs['backup-id']!, scope: 'database' };
+      const pr = await cutWhen(b, pinputs, attempt('7003', 1), () => setsOf(b).length > sets);
+      assert.ok(pr.cut > 0);
+      settled(b);
+      const pgNow = liveNames(b).sort();
+      assert.ok(
+        pgNow.length === 50 || JSON.stringify(pgNow) === JSON.stringify(pgBefore),
+        'old or whole, never half',
+      );
+      ok(await run(b, pinputs, attempt('7003', 2)));
+      assert.equal(await recordCount(b), 50);
+      assert.equal(
+        pgQuery(b, "SELECT count(*) FROM pg_database WHERE datname LIKE '%eqmd_restore'", 'postgres').trim(),
+        '0',
+        'no half-restored database left',
+      );
+      settled(b);
+
+      // Runner killed mid-deploy, once the env file names the broken v3: the re-run fails on v3 too and
+      // rolls back to where attempt 1 started; the state attempt 1 left is no emergency target after.
+      resetInstance('a');
+      const v3Written = () => /^EQMD_IMAGE=.*:v3$/m.test(readFileSync(join(a.projectDir, '.env'), 'utf8'));
+      const dinputs = { ...instanceInputs(a), command: 'deploy', version: 'v3', 'health-timeout': '40' };
+      const dk = await runAction(dinputs, { env: attempt('7004', 1), killWhen: v3Written });
+      assert.notEqual(dk.code, 0);
+      await runAction(dinputs, { env: attempt('7004', 1), dir: dk.dir, post: true });
+      settled(a);
+      const dr = await runAction(dinputs, { env: attempt('7004', 2) });
+      assert.equal(dr.code, 1, 'v3 fails again');
+      assert.equal(dr.outputs['rolled-back'], 'true');
+      assert.match(dr.stdout, /a failure rolls back to \S+, made by attempt 1/);
+      assert.ok(setsOf(a).some((s) => s.manifest.reason === 'interrupted-deploy'));
+      assert.equal(await servedVersion(a), 'v1');
+      const em = await run(a, { command: 'rollback' });
+      assert.equal(em.code, 1, em.stdout.slice(-2000));
+      assert.match(em.stdout, /nothing to roll back to/);
+      assert.equal(await servedVersion(a), 'v1', 'the emergency rollback did not bring v3 back');
+      settled(a);
+      return `cut mid-backup: step failed, post removed the temp set and released the lock; cut mid-restore (SQLite, PostgreSQL): live DB old-or-whole, re-run converged, one healthy container; runner killed mid-deploy: re-run rolled back to attempt 1's set, and no emergency rollback brings the half-switched state back`;
+    },
+  );
 
   fault(8, 'two runs at once, or a manual run on the host', async () => {
     resetInstance('b');

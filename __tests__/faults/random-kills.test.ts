@@ -24,6 +24,7 @@ import {
   sleep,
   tempSetsOf,
   instanceInputs,
+  versionTagProblems,
 } from './inject.js';
 
 /**
@@ -120,7 +121,11 @@ test('kill at random points of backup, deploy and rollback; re-run; check the in
     tally.iterations = n;
     tally.byOp[op] = (tally.byOp[op] ?? 0) + 1;
     tally.byMode[mode] = (tally.byMode[mode] ?? 0) + 1;
-    const line = `#${n} ${i.composeProject} ${op} (${inputs.version ?? inputs['backup-id'] ?? ''}) ${mode} kill at ${delay} ms: main exit ${main.code}, re-run exit ${rerun.code}`;
+    // A re-run may rightly refuse (nothing left to roll back to); say why, so a wrong refusal shows.
+    const why = rerun.code
+      ? ` (${(rerun.stdout.split('\n').find((l) => l.startsWith('::error')) ?? '').replace(/^::error[^:]*::/, '').slice(0, 160)})`
+      : '';
+    const line = `#${n} ${i.composeProject} ${op} (${inputs.version ?? inputs['backup-id'] ?? ''}) ${mode} kill at ${delay} ms: main exit ${main.code}, re-run exit ${rerun.code}${why}`;
     console.log(`${line}${problems.length ? ` — VIOLATION: ${problems.join('; ')}` : ''}`);
     if (problems.length) {
       tally.violations += problems.length;
@@ -183,6 +188,7 @@ async function invariants(i: Instance, namesBefore: string[], setsBefore: Set<st
   if (health !== 200) problems.push(`the app answers ${health || 'nothing'} on ${i.healthUrl}`);
   problems.push(...setProblems(i));
   if (lockHeld(i)) problems.push('the host lock is still held');
+  problems.push(...versionTagProblems());
   const temps = tempSetsOf(i);
   if (temps.length) problems.push(`temporary sets left: ${temps.join(', ')}`);
   const helpers = helperContainers();

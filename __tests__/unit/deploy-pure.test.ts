@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { registryOf, repositoryOf, restoreEnvStep, setImageVariableStep } from '../../src/deploy/commands.js';
-import { compareCounts, decideDatabaseRestore } from '../../src/deploy/decide.js';
-import type { DatabaseRecord } from '../../src/manifest.js';
+import { compareCounts, decideDatabaseRestore, restoredImage } from '../../src/deploy/decide.js';
+import type { DatabaseRecord, Manifest } from '../../src/manifest.js';
 import { countRowsSql } from '../../src/restore/commands.js';
 import { judge, type Observation } from '../../src/verify/judge.js';
 
@@ -149,4 +149,32 @@ test('row-count comparison and the count query quote identifiers and skip odd na
     countRowsSql(['public.records_patient', 'x.y"; DROP TABLE z; --']),
     `SELECT 'public.records_patient' || '|' || count(*) FROM "public"."records_patient";`,
   );
+});
+
+const image = (reference: string, envValue: string): Manifest['image'] => ({
+  reference,
+  envValue,
+  id: 'sha256:1111',
+  repoDigests: [],
+  backupTag: 'eqmd-rollback/p:20260101T000000Z-abcdef',
+  variable: 'EQMD_IMAGE',
+});
+
+test('a restored set runs under the reference its container was created from, never retagging another', () => {
+  assert.deepEqual(restoredImage(image('reg/eqmd:v1', 'reg/eqmd:v1')), {
+    reference: 'reg/eqmd:v1',
+    rewriteEnv: false,
+    why: '',
+  });
+  // The env file said v3 (a deploy cut off before compose recreated the container) while v1 ran:
+  // retagging v3 as this image would turn the host's v3 tag into v1.
+  const split = restoredImage(image('reg/eqmd:v1', 'reg/eqmd:v3'));
+  assert.equal(split.reference, 'reg/eqmd:v1');
+  assert.equal(split.rewriteEnv, true);
+  assert.match(split.why, /EQMD_IMAGE=reg\/eqmd:v3 .* ran reg\/eqmd:v1/);
+  // A container created from an image id has no tag: the backup tag names the image.
+  const byId = restoredImage(image('sha256:' + 'ab'.repeat(32), 'sha256:' + 'ab'.repeat(32)));
+  assert.equal(byId.reference, 'eqmd-rollback/p:20260101T000000Z-abcdef');
+  assert.equal(byId.rewriteEnv, true);
+  assert.equal(restoredImage(image('reg/eqmd:v1', '')).rewriteEnv, false, 'no variable to rewrite');
 });

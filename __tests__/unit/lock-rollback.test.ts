@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { acquireStep, releaseStep } from '../../src/lock/commands.js';
 import { describeOwner, judgeHeldLock } from '../../src/lock/judge.js';
 import type { Manifest } from '../../src/manifest.js';
-import { emergencyTarget, partsFor } from '../../src/operations/rollback.js';
+import { emergencyTarget } from '../../src/emergency-target.js';
+import { partsFor } from '../../src/operations/rollback.js';
 import { deployRollbackPoint, setsOfEarlierAttempts, unfinishedRestoreTarget } from '../../src/rerun.js';
 import type { RunInfo } from '../../src/settings.js';
 
@@ -69,6 +70,20 @@ test('emergency target: newest verified set with another image, never a failed r
   // After an emergency rollback v2 → v1, the snapshot of v2 it took is not the next target.
   const after = [set('6', 'sha:v2', 'pre-restore'), ...sets];
   assert.equal(emergencyTarget(after, 'sha:v1')?.id, '3');
+  assert.equal(emergencyTarget(sets, ''), null, 'no running image known: no guess');
+});
+
+test('emergency target: never the half-switched state an interrupted deploy left', () => {
+  // Attempt 1 backed up v1 and switched to v3 before it was killed; the re-run snapshotted that (v3),
+  // failed on v3 and rolled back to attempt 1's set. v1 runs: undoing "the last change" is not v3.
+  const sets = [
+    set('4', 'sha:v3', 'failed-deploy'),
+    set('3', 'sha:v3', 'interrupted-deploy'),
+    set('2', 'sha:v1', 'pre-deploy'),
+    set('1', 'sha:v0', 'pre-deploy'),
+  ];
+  assert.equal(emergencyTarget(sets, 'sha:v1')?.id, '1');
+  assert.equal(emergencyTarget(sets.slice(0, 3), 'sha:v1'), null);
 });
 
 const ran = (id: string, reason: string, runId: string, attempt: string, restoreTarget?: string) =>

@@ -47,6 +47,18 @@ test('retention protects the rollback point of the running version, the emergenc
   );
 });
 
+test('retention keeps a young interrupted-deploy snapshot, and does not take it for the emergency target', () => {
+  const sets = [
+    m('i3', '2026-01-09T12:00:00Z', true, 'interrupted-deploy', 'sha:v3'),
+    m('i2', '2026-01-09T11:00:00Z', true, 'pre-deploy', 'sha:v1'),
+    m('i1', '2026-01-01T00:00:00Z', true, 'manual', 'sha:v0'),
+    m('i0', '2025-12-01T00:00:00Z', true, 'manual', 'sha:v0'),
+  ];
+  // keep 1: i3 stays (snapshot < 1 day), i2 (newest pre-deploy) stays, i1 is the emergency target
+  // (v0), not i3; i0 goes.
+  assert.deepEqual(ids(chooseSetsToPrune(sets, 1, ctx('new'))), ['i0']);
+});
+
 const mounts: MountInfo[] = [
   { type: 'volume', name: 'p_database', source: '', destination: '/app/database' },
   { type: 'volume', name: 'p_media', source: '', destination: '/app/media' },

@@ -148,7 +148,9 @@ export async function deploy(
   const preId = opts.newId();
   const pre = await backup(host, settings, log, {
     id: preId,
-    reason: opts.reason ?? 'pre-deploy',
+    // What an interrupted attempt left is no state to come back to: an emergency rollback must not
+    // take it for "the version before this deploy" (it held the broken release, half switched).
+    reason: opts.reason ?? (resumeFrom ? 'interrupted-deploy' : 'pre-deploy'),
     now: opts.now(),
     toolVersion: opts.toolVersion,
     ...(opts.onPending ? { onPending: opts.onPending } : {}),

@@ -1,6 +1,6 @@
 import { inProject } from '../compose.js';
-import { restoreEnvStep, retagStep, upStep } from '../deploy/commands.js';
-import { decideDatabaseRestore, type SnapshotResult } from '../deploy/decide.js';
+import { restoreEnvStep, retagStep, setImageVariableStep, upStep } from '../deploy/commands.js';
+import { decideDatabaseRestore, restoredImage, type SnapshotResult } from '../deploy/decide.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Manifest, ManifestFile } from '../manifest.js';
@@ -117,9 +117,16 @@ export async function rollbackToSet(
     log.warning(`pre-restore snapshot failed: ${snapshot.why}`);
   }
 
+  const runAs = restoredImage(m.image);
   if (parts.app) {
-    await step(restoreEnvStep(`${target.dir}/env`, inProject(app.projectDir, app.envFile)));
+    const envPath = inProject(app.projectDir, app.envFile);
+    await step(restoreEnvStep(`${target.dir}/env`, envPath));
     restored.push(`env file ${app.envFile} from ${m.id}`);
+    if (runAs.rewriteEnv) {
+      await step(setImageVariableStep(envPath, m.image.variable || app.imageVariable, runAs.reference));
+      notes.push(`${m.image.variable || app.imageVariable} set to ${runAs.reference}: ${runAs.why}`);
+      log.warning(notes.at(-1)!);
+    }
   }
 
   if (parts.database !== 'no') {
@@ -178,7 +185,7 @@ export async function rollbackToSet(
 
   let image = facts.probe.imageVariable;
   if (parts.app) {
-    image = m.image.envValue || m.image.reference;
+    image = runAs.reference;
     await step(retagStep(m.image.backupTag, image));
     restored.push(`image ${image} (${m.image.id.replace(/^sha256:/, '').slice(0, 12)}) from its backup tag`);
   }

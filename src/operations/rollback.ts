@@ -1,6 +1,8 @@
+import { restoredImage } from '../deploy/decide.js';
 import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
-import { ROLLED_AWAY_REASONS, type Manifest } from '../manifest.js';
+import { emergencyTarget } from '../emergency-target.js';
+import type { Manifest } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import { deploy, type DeployOptions } from './deploy.js';
@@ -51,15 +53,6 @@ export function partsFor(scope: Settings['deploy']['scope'], m: Manifest, static
     case 'full':
       return { app: true, database: 'always', volumes: all };
   }
-}
-
-/** The newest verified set whose image differs from the running one: "undo the last change". */
-export function emergencyTarget(sets: readonly Manifest[], runningImageId: string): Manifest | null {
-  return (
-    sets.find(
-      (m) => m.verified && m.image.id !== runningImageId && !ROLLED_AWAY_REASONS.includes(m.reason),
-    ) ?? null
-  );
 }
 
 export async function rollback(
@@ -126,14 +119,16 @@ export async function rollback(
       );
     if (!target) {
       throw new RefusedError(
-        `no verified backup set of ${facts.project} holds an image other than the running one; nothing to roll back to`,
+        `no verified backup set of ${facts.project} holds an image other than the running one, apart from ` +
+          'failed releases and states a rollback or an interrupted deploy replaced; nothing to roll back to ' +
+          '(name a backup-id to restore one of those); nothing was changed',
       );
     }
   }
   const scope = mode === 'emergency' ? 'app' : d.scope;
   const parts = partsFor(scope, target, settings.verify.staticPath);
   const set: SetOnHost = { manifest: target, dir: `${facts.backupDir}/${target.id}` };
-  const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${target.image.envValue || target.image.reference}), scope ${scope}`;
+  const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${restoredImage(target.image).reference}), scope ${scope}`;
   if (settings.output.dryRun) {
     const plan = [
       describe,
@@ -141,7 +136,7 @@ export async function rollback(
       `2. stop ${settings.app.service}; snapshot what will be overwritten (reason pre-restore)`,
       ...(parts.app
         ? [
-            `3. put the env file back; retag ${target.image.backupTag} as ${target.image.envValue || target.image.reference}`,
+            `3. put the env file back; retag ${target.image.backupTag} as ${restoredImage(target.image).reference}`,
           ]
         : []),
       ...(parts.database !== 'no'
