@@ -140,7 +140,7 @@ describe('interruptions and concurrency', () => {
       const v3Written = () => /^EQMD_IMAGE=.*:v3$/m.test(readFileSync(join(a.projectDir, '.env'), 'utf8'));
       const dinputs = { ...instanceInputs(a), command: 'deploy', version: 'v3', 'health-timeout': '40' };
       const dk = await runAction(dinputs, { env: attempt('7004', 1), killWhen: v3Written });
-      assert.notEqual(dk.code, 0);
+      assert.equal(dk.code, 128, 'killed mid-deploy');
       await runAction(dinputs, { env: attempt('7004', 1), dir: dk.dir, post: true });
       settled(a);
       const dr = await runAction(dinputs, { env: attempt('7004', 2) });
