@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { cleanupStep } from './backup/commands.js';
 import { releaseStep } from './lock/commands.js';
+import { sweepHelpers } from './operations/lock.js';
 import type { PendingCleanup } from './operations/backup.js';
 import { runStep } from './operations/run-step.js';
 import { openHost } from './ssh/open.js';
@@ -34,6 +35,8 @@ export async function post(): Promise<void> {
       }
       if (rawLock) {
         const lock = JSON.parse(rawLock) as { dir: string; token: string };
+        // Still ours (the token is checked on release): what the main step's helpers left goes first.
+        await sweepHelpers(host, settings.app.projectDir, coreLog, lock);
         const out = (await runStep(host, releaseStep(lock.dir, lock.token), coreLog)).toString();
         core.info(
           out.includes('state=released')

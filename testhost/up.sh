@@ -28,9 +28,12 @@ for v in v1 v2 v3 v4 v5 v6 v7; do "$TESTHOST_DIR/build-app.sh" "$v" "$v"; done
 
 for name in a b c; do
   instance_healthy "$name" && continue
-  log "bringing up instance $name"
-  # A missing dir is (re)made from the template; an existing one is kept as it is.
-  [ -f "$(instance_dir "$name")/docker-compose.yml" ] || instance_write "$name"
+  # Not answering: whatever a test (or a crash) left there has no value on a throwaway host, and
+  # starting it as it is may never turn healthy. Back to pristine, as reset-instance.sh does.
+  log "instance $name is not healthy: resetting it to pristine"
+  instance_purge "$name"
+  [ "$name" != c ] || hostpg_recreate_db
+  instance_write "$name"
   instance_start "$name"
 done
 

@@ -152,4 +152,34 @@ describe('backup of a SQLite instance (docker compose v2 path) while the app kee
       'the backup tag of the unfinished set is gone',
     );
   });
+
+  test("helper containers an interrupted run left are removed under the lock; another project's stay", async () => {
+    // What a `docker run -d` cut short by a dropped connection leaves: a sleeping helper holding the
+    // project's volumes. The second belongs to another project dir, whose lock this run does not hold.
+    const helper = (name: string, projectDir: string) =>
+      sh(
+        `docker run -d --name ${name} --label eqmd-rollback.helper=x --label eqmd-rollback.project-dir=${projectDir} ` +
+          `--network none -v eqmd-a_media_files:/m:ro --entrypoint sh ${h.image}:v1 -c 'sleep 600'`,
+      );
+    const exists = (name: string) => sh(`docker ps -aq --filter name=^${name}$`).trim() !== '';
+    helper('eqmd-rollback-stray-a', a.projectDir);
+    helper('eqmd-rollback-stray-other', '/srv/another-project');
+    try {
+      const { main: r } = await runWithPost({
+        command: 'backup',
+        ...connectionInputs(h, 'v2'),
+        'project-dir': a.projectDir,
+        'upload-artifact': 'false',
+      });
+      assert.equal(r.code, 0, r.stdout);
+      assert.match(
+        r.stdout,
+        /::warning::removed 1 helper container\(s\) an interrupted run left: eqmd-rollback-stray-a/,
+      );
+      assert.equal(exists('eqmd-rollback-stray-a'), false);
+      assert.equal(exists('eqmd-rollback-stray-other'), true, "another project's helper is not touched");
+    } finally {
+      sh('docker rm -f eqmd-rollback-stray-a eqmd-rollback-stray-other >/dev/null 2>&1 || true');
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { startGitHubDouble, type DoubleDeployment } from '../../testhost/github-double.js';
 import { startResultsDouble } from '../../testhost/results-double.js';
 import {
   connectionInputs,
@@ -224,6 +225,10 @@ interface WorkflowRun {
   failed: boolean;
   /** Artifacts the run uploaded. */
   artifacts: string[];
+  /** Deployments recorded in the GitHub double (oldest first), statuses oldest first. */
+  deployments: DoubleDeployment[];
+  /** `text` of each message the notify webhook received. */
+  messages: string[];
 }
 
 const STEP_KEYS = new Set(['id', 'name', 'uses', 'with', 'if', 'run']);
@@ -270,17 +275,24 @@ async function runWorkflow(file: Example, ctx: WorkflowContext = {}): Promise<Wo
   const job = jobs[0]!;
   for (const k of Object.keys(job)) assert.ok(JOB_KEYS.has(k), `${file}: job key ${k} is not simulated`);
 
+  // One workflow run: one results service (artifact names are unique per run), one run id, and a
+  // GitHub API and webhook double that the reporting inputs reach (GITHUB_API_URL, the webhook secret).
+  const double = await startResultsDouble();
+  const gh = await startGitHubDouble();
   const c: Contexts = {
-    secrets: SECRETS,
-    vars: VARS,
-    github: ctx.github ?? {},
+    secrets: { ...SECRETS, EQMD_NOTIFY_WEBHOOK: gh.webhookUrl },
+    vars: { ...VARS, EQMD_URL: `${a.baseUrl}/` },
+    github: { token: 'ghs_examplesJobToken0000000000000000', ...ctx.github },
     inputs: dispatchInputs(file, wf.on.workflow_dispatch?.inputs, ctx.inputs),
     steps: {},
     failed: false,
   };
-  // One workflow run: one results service (artifact names are unique per run), one run id.
-  const double = await startResultsDouble();
-  const env = { ...double.env(), GITHUB_RUN_ID: String(Date.now()), GITHUB_WORKFLOW: wf.name };
+  const env = {
+    ...double.env(),
+    GITHUB_API_URL: gh.apiUrl,
+    GITHUB_RUN_ID: String(Date.now()),
+    GITHUB_WORKFLOW: wf.name,
+  };
   const results: Record<string, StepResult> = {};
   const ran: { inputs: Record<string, string>; dir: string }[] = [];
   try {
@@ -316,9 +328,11 @@ async function runWorkflow(file: Example, ctx: WorkflowContext = {}): Promise<Wo
       assert.equal(post.code, 0, `post step: ${post.stdout}${post.stderr}`);
     }
     const artifacts = (await double.artifacts()).map((x) => x.name);
-    return { steps: results, failed: c.failed, artifacts };
+    const messages = gh.webhook.map((m) => (m.body as { text: string }).text);
+    return { steps: results, failed: c.failed, artifacts, deployments: [...gh.deployments], messages };
   } finally {
     await double.close();
+    await gh.close();
   }
 }
 
@@ -346,6 +360,9 @@ const img = (tag: string) => `${h.image}:${tag}`;
 const withImage = (text: string, tag: string) =>
   text.replace(`EQMD_IMAGE=${img('v1')}`, `EQMD_IMAGE=${img(tag)}`);
 const SET_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+/** Each recorded deployment as [environment, description, its states oldest first]. */
+const states = (r: WorkflowRun) =>
+  r.deployments.map((d) => [d.environment, d.description, d.statuses.map((x) => x.state)] as const);
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -389,7 +406,7 @@ describe('the examples', () => {
     test(`${file}: one production change at a time, least privilege, no input in a shell line`, () => {
       const job = Object.values(readExample(file).jobs)[0]!;
       assert.deepEqual(job.concurrency, { group: 'eqmd-production', 'cancel-in-progress': false });
-      assert.deepEqual(job.permissions, { contents: 'read' });
+      assert.deepEqual(job.permissions, { contents: 'read', deployments: 'write' });
       for (const step of job.steps as Step[]) {
         if (step.uses) assert.equal(step.uses, ACTION);
         for (const input of Object.keys(step.with ?? {}))
@@ -427,6 +444,9 @@ describe('the examples against the test host', () => {
       [`eqmd-deploy-${deploy.outputs['backup-id']}`],
       'the manifest was uploaded',
     );
+    assert.deepEqual(states(r), [['production', 'deploy v2', ['in_progress', 'success']]]);
+    assert.equal(r.deployments[0]!.statuses.at(-1)!.environment_url, `${a.baseUrl}/`);
+    assert.deepEqual(r.messages, [], 'a good deploy sends no message');
     assert.equal(r.failed, false);
   });
 
@@ -485,6 +505,12 @@ describe('the examples against the test host', () => {
       'both manifests were uploaded to the run',
     );
     assert.equal(r.failed, true, 'the job still fails: the release did not pass its tests');
+    const [deployed, restored] = states(r);
+    assert.deepEqual(deployed, ['production', 'deploy v2', ['in_progress', 'success', 'inactive']]);
+    assert.equal(restored?.[0], 'production');
+    assert.equal(restored?.[2].at(-1), 'success', 'the restored version is what the environment shows');
+    assert.equal(r.messages.length, 1, 'the team is told about the rollback');
+    assert.match(r.messages[0]!, /roll/i);
   });
 
   describe('manual-rollback.yml, after a deploy of v2', () => {
@@ -532,6 +558,10 @@ describe('the examples against the test host', () => {
       assert.equal(rollback.outputs['rolled-back'], 'true');
       assert.equal(rollback.outputs.health, 'healthy');
       assert.match(rollback.outputs['backup-id'] ?? '', SET_ID);
+      // This run's double saw only the rollback: a deployment of what it restored, now live.
+      assert.equal(states(r).length, 1);
+      assert.deepEqual(states(r)[0]![2].at(-1), 'success');
+      assert.equal(r.messages.length, 1, 'a rollback is announced');
     });
 
     test('mode version: to the named version (v5)', async () => {

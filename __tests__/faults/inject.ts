@@ -67,7 +67,7 @@ export interface SetOnDisk {
     id: string;
     reason: string;
     created: string;
-    image: { id: string; backupTag: string; envValue: string };
+    image: { id: string; reference: string; backupTag: string; envValue: string };
     files: { path: string; sha256: string; bytes: number }[];
     database: { kind: string; file?: string; tables?: Record<string, number> };
     restoreTarget?: string;

@@ -209,9 +209,12 @@ describe('interruptions and concurrency', () => {
     assert.equal(d3.outputs.health, 'healthy');
     assert.equal(await servedVersion(a), 'v1');
     assert.equal(await recordCount(a), rows);
-    assert.ok(
-      setsOf(a).some((s) => s.manifest.reason === 'failed-deploy'),
-      'failed state snapshotted',
+    const failed = setsOf(a).find((s) => s.manifest.reason === 'failed-deploy')?.manifest;
+    assert.ok(failed, 'failed state snapshotted');
+    // The snapshot describes the failed state itself, not the state the deploy started from.
+    assert.deepEqual(
+      [failed.image.reference, failed.image.envValue, failed.image.id],
+      [`${h.image}:v3`, `${h.image}:v3`, sh(`docker image inspect -f '{{.Id}}' ${h.image}:v3`).trim()],
     );
 
     resetInstance('b');

@@ -10,6 +10,7 @@ import {
   testHost,
   type Instance,
 } from '../e2e/harness.js';
+import { ROLLED_AWAY_REASONS } from '../../src/manifest.js';
 import { RESULTS_DIR, type RandomTally } from './fault.js';
 import {
   cutConnectionOf,
@@ -166,7 +167,9 @@ async function inputsFor(
     case 'emergency rollback':
       return { ...base, command: 'rollback' };
     case 'rollback to a set': {
-      const sets = setsOf(i).filter((s) => !s.manifest.reason.startsWith('failed-'));
+      // A set that holds a state something was rolled away from (a failed release, a half-switched
+      // deploy) is restored faithfully and then fails verification: the invariants need a good state.
+      const sets = setsOf(i).filter((s) => !ROLLED_AWAY_REASONS.includes(s.manifest.reason));
       const set = sets.length ? pick(sets) : null;
       return set
         ? { ...base, command: 'rollback', 'backup-id': set.id, scope: pick(['database', 'full', 'app']) }

@@ -13,8 +13,12 @@ import {
   pruneStep,
   readManifestsStep,
   setPaths,
+  sqliteStep,
+  sweepHelpersStep,
   tagImageStep,
+  volumeStep,
 } from '../../src/backup/commands.js';
+import { sqliteRestoreStep, volumeRestoreStep } from '../../src/restore/commands.js';
 import { parseChecksums, postgresResult } from '../../src/backup/record.js';
 import type { Step } from '../../src/backup/steps.js';
 import { composeArgv } from '../../src/compose.js';
@@ -224,4 +228,61 @@ test('parseProbe reads the probe output', () => {
     containerIds: ['abc', 'def'],
     backupFreeKb: 123,
   });
+});
+
+test('every helper container carries the project-dir label, and its cleanup trap is set before it exists', () => {
+  const owner = { id: '20260101T000000Z-abcdef', projectDir: '/srv/eqmd' };
+  const p = setPaths('/srv/eqmd/backups', owner.id);
+  const steps = [
+    sqliteStep(p, { containerId: 'c1', running: false, image: 'sha256:1' }, '/app/db.sqlite3', owner),
+    volumeStep(p, { name: 'eqmd_media', mountpoint: '/app/media' }, 'sha256:1', owner),
+    sqliteRestoreStep({
+      ...owner,
+      appContainer: 'c1',
+      image: 'img',
+      sqlitePath: '/app/db.sqlite3',
+      backupFile: '/b/database.sqlite3',
+      expected: { sha256: 'x', tables: {}, schema: 'y' },
+    }),
+  ];
+  for (const s of steps) {
+    const create = Math.max(s.command.indexOf('docker run -d'), s.command.indexOf('docker create'));
+    assert.ok(create > 0, s.title);
+    assert.ok(
+      s.command.indexOf('trap ') > 0 && s.command.indexOf('trap ') < create,
+      `trap first: ${s.title}`,
+    );
+    assert.match(s.command, /--label eqmd-rollback\.project-dir=\/srv\/eqmd/, s.title);
+  }
+  const restore = volumeRestoreStep({ ...owner, volume: 'v', archive: '/a.tar', image: 'img', entries: 1 });
+  assert.match(restore.command, /--label eqmd-rollback\.project-dir=\/srv\/eqmd/);
+});
+
+test('the helper sweep removes only labelled helpers of its project, and only while the lock is ours', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sweep-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // A docker stand-in: `ps` lists what the filter selects, `rm` records what was removed.
+  writeFileSync(
+    join(bin, 'docker'),
+    `#!/bin/sh\ncase "$1" in\n  ps) [ "$4" != "label=eqmd-rollback.project-dir=/srv/a" ] || printf 'c1\\nc2\\n' ;;\n  inspect) echo "/helper-$4" ;;\n  rm) echo "$3" >> ${dir}/removed ;;\nesac\n`,
+  );
+  chmodSync(join(bin, 'docker'), 0o755);
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const out = run(sweepHelpersStep('/srv/a'), env);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /removed=helper-c1\nremoved=helper-c2/);
+  assert.equal(readFileSync(join(dir, 'removed'), 'utf8'), 'c1\nc2\n');
+  assert.equal(run(sweepHelpersStep('/srv/b'), env).stdout, '', "another project's helpers stay");
+  const lock = join(dir, 'lock');
+  mkdirSync(lock);
+  writeFileSync(join(lock, 'token'), 'theirs\n');
+  const notOurs = run(sweepHelpersStep('/srv/a', { dir: lock, token: 'ours' }), env);
+  assert.equal(notOurs.code, 0);
+  assert.equal(notOurs.stdout, '', 'a lock taken over by another run: nothing removed');
+  writeFileSync(join(lock, 'token'), 'ours\n');
+  assert.match(
+    run(sweepHelpersStep('/srv/a', { dir: lock, token: 'ours' }), env).stdout,
+    /removed=helper-c1/,
+  );
 });

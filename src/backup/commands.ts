@@ -20,6 +20,42 @@ export function backupTag(project: string, id: string): string {
 }
 
 export const HELPER_LABEL = 'eqmd-rollback.helper';
+/**
+ * The project dir a helper container works for. A helper can outlive an interrupted run (its client
+ * killed between `docker run` and the script's trap); the next run holding that project's lock removes
+ * it, and no other project's.
+ */
+export const HELPER_PROJECT_LABEL = 'eqmd-rollback.project-dir';
+
+/** What labels a helper container: the operation's id and the project dir whose lock covers it. */
+export interface HelperOwner {
+  id: string;
+  projectDir: string;
+}
+
+export function helperLabelArgs(o: HelperOwner): string[] {
+  return ['--label', `${HELPER_LABEL}=${o.id}`, '--label', `${HELPER_PROJECT_LABEL}=${o.projectDir}`];
+}
+
+/**
+ * Removes helper containers of this project left by interrupted runs. Only under the project's lock:
+ * given the lock, the script first checks it still holds that token (the post step's lock may have been
+ * broken as stale and taken by another run, whose helpers are in use).
+ */
+export function sweepHelpersStep(projectDir: string, lock?: { dir: string; token: string }): Step {
+  return {
+    title: 'Remove helper containers left by interrupted runs',
+    command: bashScript([
+      ...(lock
+        ? [`[ "$(cat ${quote(`${lock.dir}/token`)} 2>/dev/null)" = ${quote(lock.token)} ] || exit 0`]
+        : []),
+      `docker ps -aq --filter ${quote(`label=${HELPER_PROJECT_LABEL}=${projectDir}`)} | while read -r c; do`,
+      '  name=$(docker inspect -f "{{.Name}}" "$c" 2>/dev/null || echo "$c")',
+      '  docker rm -f "$c" >/dev/null && echo "removed=${name#/}"',
+      'done',
+    ]),
+  };
+}
 
 export function prepareStep(p: SetPaths, envPath: string, composePath: string): Step {
   return {
@@ -50,8 +86,8 @@ export function helperName(id: string): string {
  * A container of the service's image that mounts the (stopped) service's volumes at the same paths
  * and only sleeps: the backup API can run in it when the app itself cannot be exec'd.
  */
-export function startHelperCommand(id: string, serviceContainer: string, image: string): string {
-  return `${argv('docker', 'run', '-d', '--name', helperName(id), '--label', `${HELPER_LABEL}=${id}`, '--network', 'none', '--volumes-from', serviceContainer, '--entrypoint', 'sh', image, '-c', 'sleep 86400')} >/dev/null`;
+export function startHelperCommand(owner: HelperOwner, serviceContainer: string, image: string): string {
+  return `${argv('docker', 'run', '-d', '--name', helperName(owner.id), ...helperLabelArgs(owner), '--network', 'none', '--volumes-from', serviceContainer, '--entrypoint', 'sh', image, '-c', 'sleep 86400')} >/dev/null`;
 }
 
 /**
@@ -62,8 +98,9 @@ export function sqliteStep(
   p: SetPaths,
   target: { containerId: string; running: boolean; image: string },
   sqlitePath: string,
-  id: string,
+  owner: HelperOwner,
 ): Step {
+  const { id } = owner;
   const inContainer = `/tmp/eqmd-rollback-${id}.sqlite3`;
   const dest = `${p.tmp}/database.sqlite3`;
   const containerId = target.running ? target.containerId : helperName(id);
@@ -73,8 +110,9 @@ export function sqliteStep(
   return {
     title: `Copy the SQLite database ${sqlitePath} with the backup API and verify the copy`,
     command: bashScript([
-      ...(target.running ? [] : [startHelperCommand(id, target.containerId, target.image)]),
+      // The trap first: a helper created by a `docker run` cut short is removed too.
       `trap ${quote(cleanup)} EXIT`,
+      ...(target.running ? [] : [startHelperCommand(owner, target.containerId, target.image)]),
       'py=$(' +
         argv('docker', 'exec', containerId, 'sh', '-c', 'command -v python3 || command -v python') +
         ') || ' +
@@ -150,15 +188,23 @@ export interface VolumeToArchive {
  * Archives a volume with the engine's archive endpoint (`docker cp`) from a created-but-never-started
  * container of an image already on the host: no helper image has to be pulled, nothing runs.
  */
-export function volumeStep(p: SetPaths, volume: VolumeToArchive, helperImage: string, id: string): Step {
+export function volumeStep(
+  p: SetPaths,
+  volume: VolumeToArchive,
+  helperImage: string,
+  owner: HelperOwner,
+): Step {
   const dest = `${p.tmp}/volumes/${volume.name}.tar`;
+  const name = `eqmd-rollback-archive-${owner.id}`;
   return {
     title: `Archive volume ${volume.name} and list the archive`,
     command: bashScript([
       `mkdir -p ${quote(`${p.tmp}/volumes`)}`,
-      `hid=$(${argv('docker', 'create', '--label', `${HELPER_LABEL}=${id}`, '--network', 'none', '--entrypoint', 'true', '-v', `${volume.name}:/eqmd-volume:ro`, helperImage)})`,
-      `trap 'docker rm -f "$hid" >/dev/null 2>&1 || true' EXIT`,
-      `docker cp "$hid":/eqmd-volume - > ${quote(dest)}`,
+      // Named, and the trap first: a create cut short leaves nothing the trap cannot find.
+      `trap ${quote(`docker rm -f ${name} >/dev/null 2>&1 || true`)} EXIT`,
+      `docker rm -f ${name} >/dev/null 2>&1 || true`,
+      `${argv('docker', 'create', '--name', name, ...helperLabelArgs(owner), '--network', 'none', '--entrypoint', 'true', '-v', `${volume.name}:/eqmd-volume:ro`, helperImage)} >/dev/null`,
+      `docker cp ${name}:/eqmd-volume - > ${quote(dest)}`,
       `sync ${quote(dest)}`,
       `tar -tvf ${quote(dest)} | awk '{n++; if ($1 ~ /^-/) b += $3} END {print "entries=" n+0; print "content_bytes=" b+0}'`,
     ]),

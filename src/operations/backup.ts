@@ -37,7 +37,6 @@ import { chooseSetsToPrune } from '../retention.js';
 import type { Settings } from '../settings.js';
 import { argv } from '../shell.js';
 import { gatherFacts, type Facts } from './facts.js';
-import { currentContainer } from './service.js';
 import { readSets } from './list.js';
 import { formatPlan, runStep } from './run-step.js';
 
@@ -139,9 +138,14 @@ async function planBackup(
   id: string,
   known?: Facts,
 ): Promise<Plan> {
-  const facts = known
-    ? { ...known, container: await currentContainer(host, known.project, settings.app.service) }
-    : await gatherFacts(host, settings, log);
+  // Always looked at afresh: a snapshot taken in the middle of a deploy or rollback must record the
+  // env file and the image as they are now, not as the operation found them (a failed deploy's
+  // snapshot once recorded the previous image's id under the new version's reference). The project
+  // stays the operation's.
+  const fresh = await gatherFacts(host, settings, log);
+  const facts: Facts = known
+    ? { ...fresh, project: known.project, compose: { ...fresh.compose, project: known.project } }
+    : fresh;
   const { app, backup: b } = settings;
   const { container } = facts;
   const image =
@@ -209,14 +213,14 @@ async function planBackup(
               paths,
               { containerId: database.containerId, running: database.running, image: image.id },
               database.path,
-              id,
+              { id, projectDir: app.projectDir },
             )
           : database.kind === 'postgres'
             ? database.via === 'database-url'
               ? postgresUrlStep(paths, database.url)
               : postgresServiceStep(paths, database.containerId)
             : null,
-      volumes: volumes.map((v) => volumeStep(paths, v, image.id, id)),
+      volumes: volumes.map((v) => volumeStep(paths, v, image.id, { id, projectDir: app.projectDir })),
       checksums: checksumStep(paths),
     },
   };

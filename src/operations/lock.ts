@@ -1,4 +1,4 @@
-import { parseKeyValues } from '../backup/commands.js';
+import { parseKeyValues, sweepHelpersStep } from '../backup/commands.js';
 import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
 import { acquireStep, breakStaleStep, keeperCommand, lockDir, releaseStep } from '../lock/commands.js';
@@ -79,6 +79,7 @@ export async function acquireLock(
     .exec(keeperCommand(dir, token), { timeoutMs: 7 * 24 * 3600 * 1000, holdStdin: true })
     .catch(() => undefined);
   log.info(`took the host lock ${dir}`);
+  await sweepHelpers(host, settings.app.projectDir, log);
   return {
     dir,
     token,
@@ -87,4 +88,24 @@ export async function acquireLock(
       await keeper;
     },
   };
+}
+
+/**
+ * Under the project's lock no helper container of that project can be in use: any there is left by an
+ * interrupted run (it would keep the volumes mounted, and a SQLite helper could still hold the file).
+ */
+export async function sweepHelpers(
+  host: RemoteHost,
+  projectDir: string,
+  log: Log,
+  lock?: { dir: string; token: string },
+): Promise<string[]> {
+  const removed = parseKeyValues((await runStep(host, sweepHelpersStep(projectDir, lock), log)).toString())
+    .filter((x) => x.key === 'removed')
+    .map((x) => x.value);
+  if (removed.length)
+    log.warning(
+      `removed ${removed.length} helper container(s) an interrupted run left: ${removed.join(', ')}`,
+    );
+  return removed;
 }

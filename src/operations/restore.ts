@@ -47,6 +47,7 @@ export async function restoreDatabase(
     const out = await step(
       sqliteRestoreStep({
         id,
+        projectDir: settings.app.projectDir,
         appContainer: appContainerId,
         image: m.image.backupTag,
         sqlitePath: db.source,

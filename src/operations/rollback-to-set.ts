@@ -171,6 +171,7 @@ export async function rollbackToSet(
       await step(
         volumeRestoreStep({
           id: snapshot.id,
+          projectDir: app.projectDir,
           volume: name,
           archive: `${target.dir}/${v.file}`,
           image: m.image.backupTag,

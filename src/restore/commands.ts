@@ -1,5 +1,5 @@
 import type { Step } from '../backup/steps.js';
-import { HELPER_LABEL } from '../backup/commands.js';
+import { helperLabelArgs } from '../backup/commands.js';
 import type { ManifestFile } from '../manifest.js';
 import type { PostgresUrl } from '../settings.js';
 import { argv, bashScript, quote } from '../shell.js';
@@ -24,6 +24,7 @@ export function verifySetStep(setDir: string, files: readonly ManifestFile[]): S
  */
 export function sqliteRestoreStep(x: {
   id: string;
+  projectDir: string;
   appContainer: string;
   image: string;
   sqlitePath: string;
@@ -42,9 +43,10 @@ export function sqliteRestoreStep(x: {
   return {
     title: `Restore the SQLite database ${x.sqlitePath} (verified copy, stale -wal/-shm moved aside)`,
     command: bashScript([
-      `docker rm -f ${quote(helper)} >/dev/null 2>&1 || true`,
-      `${argv('docker', 'run', '-d', '--name', helper, '--label', `${HELPER_LABEL}=${x.id}`, '--network', 'none', '--volumes-from', x.appContainer, '--entrypoint', 'sh', x.image, '-c', 'sleep 86400')} >/dev/null`,
+      // The trap first: a helper created by a `docker run` cut short is removed too.
       `trap ${quote(`docker rm -f ${helper} >/dev/null 2>&1 || true`)} EXIT`,
+      `docker rm -f ${quote(helper)} >/dev/null 2>&1 || true`,
+      `${argv('docker', 'run', '-d', '--name', helper, ...helperLabelArgs(x), '--network', 'none', '--volumes-from', x.appContainer, '--entrypoint', 'sh', x.image, '-c', 'sleep 86400')} >/dev/null`,
       // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
       argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*.sqlite3', 'sh', dir),
       `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
@@ -159,6 +161,7 @@ export function pgDropNewStep(t: PgTarget): Step {
  */
 export function volumeRestoreStep(x: {
   id: string;
+  projectDir: string;
   volume: string;
   archive: string;
   image: string;
@@ -170,8 +173,7 @@ export function volumeRestoreStep(x: {
       'run',
       '--rm',
       '-i',
-      '--label',
-      `${HELPER_LABEL}=${x.id}`,
+      ...helperLabelArgs(x),
       '--user',
       '0',
       '--network',
