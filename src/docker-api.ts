@@ -45,6 +45,8 @@ export interface DockerApi {
   volumeExists(name: string): Promise<boolean>;
   /** Stops a container (SIGTERM, then SIGKILL after the timeout), as `compose stop` does for each. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  /** Starts an existing container as it was created (no recreate). */
+  startContainer(id: string): Promise<void>;
   /** The last lines the container logged (stdout and stderr), for failure reports. */
   logTail(id: string, lines: number): Promise<string>;
 }
@@ -106,6 +108,14 @@ export function dockerApiFrom(docker: Docker): DockerApi {
         await docker.getContainer(id).stop({ t: timeoutSeconds });
       } catch (err) {
         // 304: already stopped — the state we want.
+        if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+      }
+    },
+    async startContainer(id) {
+      try {
+        await docker.getContainer(id).start();
+      } catch (err) {
+        // 304: already running — the state we want.
         if ((err as { statusCode?: number }).statusCode !== 304) throw err;
       }
     },

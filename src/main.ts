@@ -11,6 +11,7 @@ import { deploy, failedChecks } from './operations/deploy.js';
 import { gatherFacts } from './operations/facts.js';
 import { list } from './operations/list.js';
 import { rollback } from './operations/rollback.js';
+import type { StoppedService } from './operations/rollback-to-set.js';
 import { acquireLock, type LockHandle } from './operations/lock.js';
 import { lockDir } from './lock/commands.js';
 import { currentContainer } from './operations/service.js';
@@ -60,6 +61,8 @@ export function readSettings(): Settings {
 }
 
 const savePending = (p: PendingCleanup | null): void => core.saveState('pending', p ? JSON.stringify(p) : '');
+/** What the post step needs to start a service an interrupted rollback stopped (see resume.ts). */
+const saveStopped = (s: StoppedService | null): void => core.saveState('stopped', s ? JSON.stringify(s) : '');
 
 function workDir(name: string): string {
   const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'eqmd-rollback', name);
@@ -214,6 +217,7 @@ async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome>
     now: () => new Date(),
     toolVersion: TOOL_VERSION,
     onPending: savePending,
+    onStopped: saveStopped,
   });
   if (outcome.dryRun) {
     await core.summary.addRaw(planSummary('deploy', outcome.plan)).write();
@@ -305,6 +309,7 @@ async function runRollback(settings: Settings, host: RemoteHost): Promise<Outcom
     now: () => new Date(),
     toolVersion: TOOL_VERSION,
     onPending: savePending,
+    onStopped: saveStopped,
   });
   if (outcome.dryRun) {
     await core.summary.addRaw(planSummary('rollback', outcome.plan)).write();

@@ -1,7 +1,9 @@
 import * as core from '@actions/core';
 import { cleanupStep } from './backup/commands.js';
-import { releaseStep } from './lock/commands.js';
+import { lockOwnedStep, releaseStep } from './lock/commands.js';
 import { sweepHelpers } from './operations/lock.js';
+import { resumeService } from './operations/resume.js';
+import type { StoppedService } from './operations/rollback-to-set.js';
 import type { PendingCleanup } from './operations/backup.js';
 import { runStep } from './operations/run-step.js';
 import { openHost } from './ssh/open.js';
@@ -34,9 +36,17 @@ export async function post(): Promise<void> {
         core.info(`removed the unfinished backup set ${pending.paths.tmp}`);
       }
       if (rawLock) {
+        // The main step ended holding the lock: it was interrupted. While the lock is still ours, what
+        // its helpers left goes, and the service is started again if the run stopped it and that is safe.
         const lock = JSON.parse(rawLock) as { dir: string; token: string };
-        // Still ours (the token is checked on release): what the main step's helpers left goes first.
-        await sweepHelpers(host, settings.app.projectDir, coreLog, lock);
+        const ours = (await runStep(host, lockOwnedStep(lock.dir, lock.token), coreLog))
+          .toString()
+          .includes('state=ours');
+        if (ours) {
+          await sweepHelpers(host, settings.app.projectDir, coreLog);
+          const rawStopped = core.getState('stopped');
+          await resume(host, settings, rawStopped ? (JSON.parse(rawStopped) as StoppedService) : null);
+        }
         const out = (await runStep(host, releaseStep(lock.dir, lock.token), coreLog)).toString();
         core.info(
           out.includes('state=released')
@@ -49,5 +59,25 @@ export async function post(): Promise<void> {
     }
   } catch (err) {
     core.warning(`post-step cleanup did not finish: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function resume(
+  host: Parameters<typeof resumeService>[0],
+  settings: ReturnType<typeof readSettings>,
+  stopped: StoppedService | null,
+): Promise<void> {
+  if (settings.command !== 'deploy' && settings.command !== 'rollback') return;
+  try {
+    const { decision, healthy } = await resumeService(host, settings, coreLog, stopped);
+    const service = settings.app.service;
+    if (decision.action === 'leave') core.error(`service ${service} is down: ${decision.why}`);
+    else if (decision.action === 'start')
+      (healthy ? core.warning : core.error)(
+        `service ${service}: ${decision.why}; ${healthy ? 'healthy' : 'NOT healthy'}`,
+      );
+    else core.info(`service ${service}: ${decision.why}`);
+  } catch (err) {
+    core.warning(`could not check the service after the interrupted run: ${(err as Error).message}`);
   }
 }

@@ -96,6 +96,11 @@ describe('interruptions and concurrency', () => {
       const rs = await cutWhen(a, inputs, attempt('7002', 1), restoring);
       assert.ok(rs.cut > 0);
       assert.notEqual(rs.main.code, 0);
+      assert.match(
+        rs.post.stdout,
+        /::error::service eqmd is down: the interrupted rollback to \S+ had begun overwriting/,
+        'the post step says the service stays stopped, and why',
+      );
       settled(a);
       const now = liveNames(a).sort();
       assert.ok(
@@ -107,6 +112,33 @@ describe('interruptions and concurrency', () => {
       assert.deepEqual(liveNames(a).sort(), inSet, 'the re-run converged on the set');
       assert.equal(runningAppContainers(a).length, 1);
       assert.equal(await healthStatus(a), 200);
+      settled(a);
+
+      // Runner killed while the rollback snapshots what it will overwrite (service stopped, nothing
+      // overwritten yet): the post step starts the very container it stopped, and it serves the same rows.
+      const rows = liveNames(a).sort();
+      const appId = runningAppContainers(a)[0];
+      const snapshotting = () => tempSetsOf(a).length > 0 && runningAppContainers(a).length === 0;
+      const sk = await runAction(
+        { ...instanceInputs(a), ...inputs },
+        { env: attempt('7005', 1), killWhen: snapshotting },
+      );
+      assert.equal(sk.code, 128, 'killed while the service was stopped');
+      const skPost = await runAction(
+        { ...instanceInputs(a), ...inputs },
+        { env: attempt('7005', 1), dir: sk.dir, post: true },
+      );
+      assert.match(
+        skPost.stdout,
+        /::warning::service eqmd: the interrupted rollback to \S+ had stopped it but overwritten nothing: started again as it was; healthy/,
+      );
+      assert.deepEqual(
+        runningAppContainers(a).map((x) => x.slice(0, 12)),
+        [appId!.slice(0, 12)],
+        'the same container runs again',
+      );
+      assert.equal(await healthStatus(a), 200);
+      assert.deepEqual(liveNames(a).sort(), rows);
       settled(a);
 
       // Mid-restore (PostgreSQL): once the pre-restore snapshot is complete, the restore starts.
@@ -154,7 +186,7 @@ describe('interruptions and concurrency', () => {
       assert.match(em.stdout, /nothing to roll back to/);
       assert.equal(await servedVersion(a), 'v1', 'the emergency rollback did not bring v3 back');
       settled(a);
-      return `cut mid-backup: step failed, post removed the temp set and released the lock; cut mid-restore (SQLite, PostgreSQL): live DB old-or-whole, re-run converged, one healthy container; runner killed mid-deploy: re-run rolled back to attempt 1's set, and no emergency rollback brings the half-switched state back`;
+      return `cut mid-backup: step failed, post removed the temp set and released the lock; cut mid-restore (SQLite, PostgreSQL): live DB old-or-whole, post says the service stays stopped, re-run converged, one healthy container; runner killed while the rollback snapshotted: post started the same container, rows unchanged; runner killed mid-deploy: re-run rolled back to attempt 1's set, and no emergency rollback brings the half-switched state back`;
     },
   );
 

@@ -112,13 +112,18 @@ test('kill at random points of backup, deploy and rollback; re-run; check the in
     // last remote step does not fail the step).
     if (injected && (mode === 'process' || main.code !== 0)) tally.faultsInjected++;
     else tally.killsAfterTheEnd++;
-    await runAction(inputs, { env: env(1), dir: main.dir, post: true });
+    const post = await runAction(inputs, { env: env(1), dir: main.dir, post: true });
+    // Before any re-run, the interrupted run must have left the service running, or said it is down.
+    const afterPost =
+      runningAppContainers(i).length > 0 || /::error::service \S+ is down/.test(post.stdout)
+        ? []
+        : ['after the post step no app container runs, and the post step did not say so'];
     const t1 = Date.now();
     const rerun = await runAction(inputs, { env: env(2) });
     typical[op] = Math.round((typical[op] * 3 + (Date.now() - t1)) / 4);
     await runAction(inputs, { env: env(2), dir: rerun.dir, post: true });
 
-    const problems = await invariants(i, namesBefore, setsBefore);
+    const problems = [...afterPost, ...(await invariants(i, namesBefore, setsBefore))];
     tally.iterations = n;
     tally.byOp[op] = (tally.byOp[op] ?? 0) + 1;
     tally.byMode[mode] = (tally.byMode[mode] ?? 0) + 1;

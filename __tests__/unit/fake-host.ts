@@ -25,6 +25,7 @@ export class FakeHost implements RemoteHost {
       volumeExists: async () => false,
       logTail: async () => '',
       stopContainer: async () => {},
+      startContainer: async () => {},
       ...docker,
     };
   }

@@ -37,18 +37,11 @@ export function helperLabelArgs(o: HelperOwner): string[] {
   return ['--label', `${HELPER_LABEL}=${o.id}`, '--label', `${HELPER_PROJECT_LABEL}=${o.projectDir}`];
 }
 
-/**
- * Removes helper containers of this project left by interrupted runs. Only under the project's lock:
- * given the lock, the script first checks it still holds that token (the post step's lock may have been
- * broken as stale and taken by another run, whose helpers are in use).
- */
-export function sweepHelpersStep(projectDir: string, lock?: { dir: string; token: string }): Step {
+/** Removes helper containers of this project left by interrupted runs. Only under the project's lock. */
+export function sweepHelpersStep(projectDir: string): Step {
   return {
     title: 'Remove helper containers left by interrupted runs',
     command: bashScript([
-      ...(lock
-        ? [`[ "$(cat ${quote(`${lock.dir}/token`)} 2>/dev/null)" = ${quote(lock.token)} ] || exit 0`]
-        : []),
       `docker ps -aq --filter ${quote(`label=${HELPER_PROJECT_LABEL}=${projectDir}`)} | while read -r c; do`,
       '  name=$(docker inspect -f "{{.Name}}" "$c" 2>/dev/null || echo "$c")',
       '  docker rm -f "$c" >/dev/null && echo "removed=${name#/}"',

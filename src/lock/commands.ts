@@ -62,6 +62,16 @@ export function releaseStep(dir: string, token: string): Step {
   };
 }
 
+/** Whether the lock still holds this token (state=ours|not-ours). */
+export function lockOwnedStep(dir: string, token: string): Step {
+  return {
+    title: 'Check the host lock is still ours',
+    command: bashScript([
+      `if [ "$(cat ${quote(`${dir}/token`)} 2>/dev/null)" = ${quote(token)} ]; then echo state=ours; else echo state=not-ours; fi`,
+    ]),
+  };
+}
+
 /** Removes a lock judged stale, only if it is still the same lock (same token) that was judged. */
 export function breakStaleStep(dir: string): Step {
   return {

@@ -22,7 +22,7 @@ import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
 import { ensureSetImage } from './set-image.js';
 import { deployRollbackPoint } from '../rerun.js';
-import { rollbackToSet, takeSnapshot, type SetOnHost } from './rollback-to-set.js';
+import { rollbackToSet, takeSnapshot, type RollbackOptions, type SetOnHost } from './rollback-to-set.js';
 import { formatPlan, runStep } from './run-step.js';
 import { currentContainer } from './service.js';
 import { verifyContainer, type VerifyReport } from './verify.js';
@@ -34,6 +34,7 @@ export interface DeployOptions {
   now: () => Date;
   toolVersion: string;
   onPending?: BackupOptions['onPending'];
+  onStopped?: RollbackOptions['onStopped'];
   clock?: () => number;
 }
 

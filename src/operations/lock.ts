@@ -94,13 +94,8 @@ export async function acquireLock(
  * Under the project's lock no helper container of that project can be in use: any there is left by an
  * interrupted run (it would keep the volumes mounted, and a SQLite helper could still hold the file).
  */
-export async function sweepHelpers(
-  host: RemoteHost,
-  projectDir: string,
-  log: Log,
-  lock?: { dir: string; token: string },
-): Promise<string[]> {
-  const removed = parseKeyValues((await runStep(host, sweepHelpersStep(projectDir, lock), log)).toString())
+export async function sweepHelpers(host: RemoteHost, projectDir: string, log: Log): Promise<string[]> {
+  const removed = parseKeyValues((await runStep(host, sweepHelpersStep(projectDir), log)).toString())
     .filter((x) => x.key === 'removed')
     .map((x) => x.value);
   if (removed.length)

@@ -42,8 +42,21 @@ export interface RollbackResult {
   image: string;
 }
 
+/**
+ * The service a rollback stopped, saved (GITHUB_STATE) before the stop and again before the first
+ * overwrite, so the post step of an interrupted run knows whether starting it again is safe.
+ */
+export interface StoppedService {
+  containerId: string;
+  /** The set being restored. */
+  target: string;
+  /** True from the first overwrite (env file, database, volumes, image tag) until the service is up. */
+  overwriting: boolean;
+}
+
 export interface RollbackOptions {
   snapshotReason: string;
+  onStopped?: (s: StoppedService | null) => void;
   newId: () => string;
   now: () => Date;
   toolVersion: string;
@@ -98,6 +111,9 @@ export async function rollbackToSet(
   // Through the Docker API already open on this connection: `compose stop` would only start compose
   // (a Python program with v1) to send the same request.
   const stopped = await currentContainer(host, facts.project, app.service);
+  const mark = (overwriting: boolean) =>
+    stopped && opts.onStopped?.({ containerId: stopped.id, target: m.id, overwriting });
+  mark(false);
   if (stopped) await log.group(`Stop ${app.service}`, () => host.docker.stopContainer(stopped.id, 10));
 
   // What is about to be overwritten, as a set of its own, so this rollback can be undone.
@@ -118,6 +134,7 @@ export async function rollbackToSet(
   }
 
   const runAs = restoredImage(m.image);
+  mark(true);
   if (parts.app) {
     const envPath = inProject(app.projectDir, app.envFile);
     await step(restoreEnvStep(`${target.dir}/env`, envPath));
@@ -191,6 +208,7 @@ export async function rollbackToSet(
     restored.push(`image ${image} (${m.image.id.replace(/^sha256:/, '').slice(0, 12)}) from its backup tag`);
   }
   await step(upStep(facts.compose, app.service));
+  opts.onStopped?.(null);
   const container = await currentContainer(host, facts.project, app.service);
   const verify = container
     ? await log.group('Verify the restored version', () =>
