@@ -7,7 +7,7 @@ import { uploadFiles } from './artifact.js';
 import { newBackupId } from './backup/record.js';
 import type { Log } from './log.js';
 import { backup, type PendingCleanup } from './operations/backup.js';
-import { deploy, failedChecks } from './operations/deploy.js';
+import { deploy, failedChecks, type DeployOptions } from './operations/deploy.js';
 import { gatherFacts } from './operations/facts.js';
 import { list } from './operations/list.js';
 import { rollback } from './operations/rollback.js';
@@ -63,6 +63,15 @@ export function readSettings(): Settings {
 const savePending = (p: PendingCleanup | null): void => core.saveState('pending', p ? JSON.stringify(p) : '');
 /** What the post step needs to start a service an interrupted rollback stopped (see resume.ts). */
 const saveStopped = (s: StoppedService | null): void => core.saveState('stopped', s ? JSON.stringify(s) : '');
+
+/** Deploy and rollback: new set ids from the clock, and what the post step needs if they are cut off. */
+const CHANGE_OPTIONS: DeployOptions = {
+  newId: () => newBackupId(new Date()),
+  now: () => new Date(),
+  toolVersion: TOOL_VERSION,
+  onPending: savePending,
+  onStopped: saveStopped,
+};
 
 function workDir(name: string): string {
   const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'eqmd-rollback', name);
@@ -212,13 +221,7 @@ async function runList(settings: Settings, host: Parameters<typeof list>[0]): Pr
 }
 
 async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome> {
-  const outcome = await deploy(host, settings, coreLog, {
-    newId: () => newBackupId(new Date()),
-    now: () => new Date(),
-    toolVersion: TOOL_VERSION,
-    onPending: savePending,
-    onStopped: saveStopped,
-  });
+  const outcome = await deploy(host, settings, coreLog, CHANGE_OPTIONS);
   if (outcome.dryRun) {
     await core.summary.addRaw(planSummary('deploy', outcome.plan)).write();
     return;
@@ -304,13 +307,7 @@ async function runVerify(settings: Settings, host: RemoteHost): Promise<Outcome>
 }
 
 async function runRollback(settings: Settings, host: RemoteHost): Promise<Outcome> {
-  const outcome = await rollback(host, settings, coreLog, {
-    newId: () => newBackupId(new Date()),
-    now: () => new Date(),
-    toolVersion: TOOL_VERSION,
-    onPending: savePending,
-    onStopped: saveStopped,
-  });
+  const outcome = await rollback(host, settings, coreLog, CHANGE_OPTIONS);
   if (outcome.dryRun) {
     await core.summary.addRaw(planSummary('rollback', outcome.plan)).write();
     return;
