@@ -56,10 +56,10 @@ export interface BackupOptions {
   /** Called with what to clean up before anything is written, and with null once the set is complete. */
   onPending?: (pending: PendingCleanup | null) => void;
   /**
-   * Facts already gathered in this run (a rollback's snapshot): the host is not probed again, only the
-   * service's container is re-inspected, since it may have been stopped meanwhile.
+   * The compose project of the operation this snapshot belongs to (a rollback's): recorded as is, even
+   * if the service's containers, which compose's label names it by, are gone meanwhile.
    */
-  facts?: Facts;
+  project?: string;
   /** Recorded in the manifest of a pre-restore snapshot: the set about to be restored. */
   restoreTarget?: string;
 }
@@ -84,7 +84,7 @@ export async function backup(
   opts: BackupOptions,
 ): Promise<BackupOutcome> {
   const plan = await log.group('Inspect the host and plan the backup', () =>
-    planBackup(host, settings, log, opts.id, opts.facts),
+    planBackup(host, settings, log, opts.id, opts.project),
   );
   const all = [
     plan.steps.prepare,
@@ -136,16 +136,14 @@ async function planBackup(
   settings: Settings,
   log: Log,
   id: string,
-  known?: Facts,
+  project?: string,
 ): Promise<Plan> {
   // Always looked at afresh: a snapshot taken in the middle of a deploy or rollback must record the
   // env file and the image as they are now, not as the operation found them (a failed deploy's
   // snapshot once recorded the previous image's id under the new version's reference). The project
   // stays the operation's.
   const fresh = await gatherFacts(host, settings, log);
-  const facts: Facts = known
-    ? { ...fresh, project: known.project, compose: { ...fresh.compose, project: known.project } }
-    : fresh;
+  const facts: Facts = project ? { ...fresh, project, compose: { ...fresh.compose, project } } : fresh;
   const { app, backup: b } = settings;
   const { container } = facts;
   const image =

@@ -121,7 +121,7 @@ export async function rollbackToSet(
     reason: opts.snapshotReason,
     database: parts.database !== 'no',
     volumes: parts.volumes,
-    facts,
+    project: facts.project,
     restoreTarget: m.id,
   });
   const snapshot = taken.result;
@@ -228,7 +228,7 @@ export async function takeSnapshot(
   settings: Settings,
   log: Log,
   opts: Pick<RollbackOptions, 'newId' | 'now' | 'toolVersion' | 'onPending'>,
-  what: { reason: string; database: boolean; volumes: string[]; facts?: Facts; restoreTarget?: string },
+  what: { reason: string; database: boolean; volumes: string[]; project?: string; restoreTarget?: string },
 ): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
   try {
     const out = await backup(
@@ -249,7 +249,7 @@ export async function takeSnapshot(
         reason: what.reason,
         now: opts.now(),
         toolVersion: opts.toolVersion,
-        ...(what.facts ? { facts: what.facts } : {}),
+        ...(what.project ? { project: what.project } : {}),
         ...(what.restoreTarget ? { restoreTarget: what.restoreTarget } : {}),
         ...(opts.onPending ? { onPending: opts.onPending } : {}),
       },

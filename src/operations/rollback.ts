@@ -128,17 +128,14 @@ export async function rollback(
   const scope = mode === 'emergency' ? 'app' : d.scope;
   const parts = partsFor(scope, target, settings.verify.staticPath);
   const set: SetOnHost = { manifest: target, dir: `${facts.backupDir}/${target.id}` };
-  const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${restoredImage(target.image).reference}), scope ${scope}`;
+  const runAs = restoredImage(target.image).reference;
+  const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${runAs}), scope ${scope}`;
   if (settings.output.dryRun) {
     const plan = [
       describe,
       `1. check the checksums of the set's files for this scope`,
       `2. stop ${settings.app.service}; snapshot what will be overwritten (reason pre-restore)`,
-      ...(parts.app
-        ? [
-            `3. put the env file back; retag ${target.image.backupTag} as ${restoredImage(target.image).reference}`,
-          ]
-        : []),
+      ...(parts.app ? [`3. put the env file back; retag ${target.image.backupTag} as ${runAs}`] : []),
       ...(parts.database !== 'no'
         ? [
             `4. restore the database (${parts.database === 'always' ? 'always' : `restore-database: ${d.restoreDatabase}`})`,
