@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The one place where values become shell words. Remote commands are parsed by the remote login shell
  * (which may be dash), so only POSIX single quotes are used: `'` becomes `'\''`. Values are validated
@@ -46,9 +48,10 @@ const ORPHAN_WATCHDOG = [
 /**
  * Wraps a script so it runs under bash with `set -euo pipefail`: the exit status tells the truth even
  * inside pipelines (dash has no pipefail). `umask 077` because backups hold medical data and secrets.
- * Every script first refuses a terminal and arms the orphan watchdog (see above).
+ * Every script first refuses a terminal and arms the orphan watchdog (see above). `args` become the
+ * script's positional parameters $1, $2, …: data reaches a script that way, never spliced into it.
  */
-export function bashScript(lines: readonly string[]): string {
+export function bashScript(lines: readonly string[], args: readonly string[] = []): string {
   const body = [
     'set -euo pipefail',
     'export LC_ALL=C',
@@ -57,5 +60,40 @@ export function bashScript(lines: readonly string[]): string {
     ...ORPHAN_WATCHDOG,
     ...lines,
   ].join('\n');
-  return `bash -c ${quote(body)}`;
+  return args.length ? `bash -c ${quote(body)} bash ${argv(...args)}` : `bash -c ${quote(body)}`;
+}
+
+/** Exit status of a script whose stdin did not arrive whole: nothing was committed. */
+export const STDIN_CUT_EXIT = 65;
+
+/**
+ * The positional parameters that prove stdin whole: its byte count and SHA-256. A dropped connection
+ * ends stdin early and `cat` still exits 0, so end of input is no proof of completion.
+ */
+export function stdinProof(data: string | Buffer): [string, string] {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return [String(bytes.length), createHash('sha256').update(bytes).digest('hex')];
+}
+
+/**
+ * Lines that read all of stdin into FILE (a quoted shell word) and check it against the proof in $1
+ * (byte count) and $2 (SHA-256) before the script goes on: a mismatch exits STDIN_CUT_EXIT, so what
+ * follows (a rename, a move, an apply) never runs on a partial file.
+ */
+export function receiveStdin(file: string): string[] {
+  return [
+    `cat > ${file}`,
+    `eqmd_got=$(wc -c < ${file})`,
+    `[ "$eqmd_got" -eq "$1" ] || { echo "stdin ended after $eqmd_got of $1 bytes (connection cut?): nothing committed" >&2; exit ${STDIN_CUT_EXIT}; }`,
+    `[ "$(sha256sum < ${file} | cut -d' ' -f1)" = "$2" ] || { echo "stdin does not match its SHA-256: nothing committed" >&2; exit ${STDIN_CUT_EXIT}; }`,
+  ];
+}
+
+/**
+ * A line that reads one secret line from stdin into VARIABLE. The secret is sent with a final newline
+ * and `read` fails without it, so a secret cut short never reaches the tool. (A checksum on the command
+ * line would put a hash of the secret in the host's process list.)
+ */
+export function readSecretLine(variable: string, what: string): string {
+  return `IFS= read -r ${variable} || { echo ${quote(`${what} did not arrive whole on stdin (connection cut?)`)} >&2; exit ${STDIN_CUT_EXIT}; }`;
 }

@@ -7,6 +7,8 @@ ssh_keys() {
   [ -f "$k/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C testhost-key -f "$k/id_ed25519"
   [ -f "$k/id_ed25519_pass" ] || ssh-keygen -q -t ed25519 -N "$(secret passphrase)" -C testhost-pass -f "$k/id_ed25519_pass"
   # RSA in PEM form: the oldest format clients still meet.
+  # Forced to cut-manifest-stdin: the fault of a connection dropped while the manifest streams.
+  [ -f "$k/id_ed25519_cut" ] || ssh-keygen -q -t ed25519 -N '' -C testhost-cut -f "$k/id_ed25519_cut"
   [ -f "$k/id_rsa" ] || ssh-keygen -q -t rsa -b 3072 -m PEM -N '' -C testhost-rsa -f "$k/id_rsa"
   [ -f "$k/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C testhost-host -f "$k/ssh_host_ed25519_key"
   [ -f "$k/jump_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C testhost-jump -f "$k/jump_host_ed25519_key"
@@ -23,13 +25,17 @@ put_file() {
 }
 
 ssh_users() {
-  local u home hash pw
+  local u home hash pw cut=/usr/local/lib/eqmd-testhost/cut-manifest-stdin
   pw=$(secret password)
+  # Outside the work tree: the forced command must be reachable by deploy from any checkout.
+  install -d -m 755 "$(dirname "$cut")"
+  put_file "$cut" root:root 755 <"$TESTHOST_DIR/bin/cut-manifest-stdin"
   for u in deploy deployv1 deploypty jump; do
     home=$(getent passwd "$u" | cut -d: -f6)
     install -d -o "$u" -g "$u" -m 700 "$home/.ssh"
-    if [ "$u" = jump ]; then cat "$STATE_DIR/id_ed25519.pub"; else cat "$STATE_DIR"/{id_ed25519,id_ed25519_pass,id_rsa}.pub; fi \
-      | put_file "$home/.ssh/authorized_keys" "$u:$u" 600
+    { if [ "$u" = jump ]; then cat "$STATE_DIR/id_ed25519.pub"; else cat "$STATE_DIR"/{id_ed25519,id_ed25519_pass,id_rsa}.pub; fi
+      [ "$u" != deploy ] || printf 'command="%s" %s\n' "$cut" "$(cat "$STATE_DIR/id_ed25519_cut.pub")"
+    } | put_file "$home/.ssh/authorized_keys" "$u:$u" 600
     hash=$(getent shadow "$u" | cut -d: -f2)
     if [ "$u" = jump ]; then
       # Key only; useradd's "!" (locked) makes sshd refuse even keys, "*" does not.

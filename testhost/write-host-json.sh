@@ -23,6 +23,7 @@ cat >"$tmp" <<JSON
   "ssh": {"host": "127.0.0.1", "port": $SSH_PORT, "users": {"v2": "deploy", "v1": "deployv1", "pty": "deploypty"},
           "privateKeyPath": "$STATE_DIR/id_ed25519", "passphraseKeyPath": "$STATE_DIR/id_ed25519_pass",
           "passphrase": "$(secret passphrase)", "rsaKeyPath": "$STATE_DIR/id_rsa",
+          "cutManifestKeyPath": "$STATE_DIR/id_ed25519_cut",
           "password": "$(secret password)", "fingerprint": "$(fingerprint "$STATE_DIR/ssh_host_ed25519_key.pub")",
           "knownHostsLine": "[127.0.0.1]:$SSH_PORT $host_pub",
           "jump": {"host": "127.0.0.1", "port": $JUMP_PORT, "username": "jump",

@@ -153,6 +153,59 @@ describe('backup of a SQLite instance (docker compose v2 path) while the app kee
     );
   });
 
+  test('a manifest cut short on its way to the host: the step fails and no set is committed', async () => {
+    // The "cut" key's forced command hands the step that writes manifest.json only the first 64 bytes
+    // of its stdin, then end of input: a connection dropped while the manifest streams.
+    const backups = join(a.projectDir, 'backups');
+    const before = sh(`ls -a ${backups} 2>/dev/null || true`);
+    const { main, post } = await runWithPost({
+      command: 'backup',
+      ...connectionInputs(h, 'v2'),
+      'private-key': readFileSync(h.ssh.cutManifestKeyPath, 'utf8'),
+      'project-dir': a.projectDir,
+      'upload-artifact': 'false',
+    });
+    assert.notEqual(main.code, 0, 'a backup whose manifest did not arrive whole must fail');
+    assert.match(main.stdout, /stdin ended after 64 of \d+ bytes \(connection cut\?\): nothing committed/);
+    assert.equal(main.outputs['backup-id'], undefined, 'no backup-id is reported for a set never committed');
+    assert.equal(sh(`ls -a ${backups}`), before, 'no set committed and no temporary set left');
+    assert.equal(post.code, 0, post.stdout);
+  });
+
+  test('a set whose manifest is empty is listed as invalid, never restored and never pruned', async () => {
+    const backups = join(a.projectDir, 'backups');
+    const bogus = '20200101T000000Z-0e0e0e';
+    sh(
+      `mkdir -p ${backups}/${bogus} && : > ${backups}/${bogus}/manifest.json && cp ${a.projectDir}/.env ${backups}/${bogus}/env`,
+    );
+    try {
+      const inputs = {
+        ...connectionInputs(h, 'v2'),
+        'project-dir': a.projectDir,
+        'upload-artifact': 'false',
+      };
+      const listed = await runWithPost({ ...inputs, command: 'list' });
+      assert.equal(listed.main.code, 0, listed.main.stdout);
+      assert.match(
+        listed.main.stdout,
+        new RegExp(`::warning::not a readable backup set: ${bogus}: no manifest.json`),
+      );
+      assert.ok(!(JSON.parse(listed.main.outputs.backups!) as { id: string }[]).some((s) => s.id === bogus));
+      const rolled = await runWithPost({ ...inputs, command: 'rollback', 'backup-id': bogus });
+      assert.notEqual(rolled.main.code, 0, 'a set without a whole manifest is never restored');
+      assert.match(
+        rolled.main.stdout,
+        new RegExp(`backup set ${bogus}: no manifest.json .*nothing was changed`),
+      );
+      // Retention with keep 1 counts only whole sets and never deletes this one.
+      const kept = await runWithPost({ ...inputs, command: 'backup', 'keep-backups': '1' });
+      assert.equal(kept.main.code, 0, kept.main.stdout);
+      assert.ok(existsSync(join(backups, bogus, 'env')), 'the invalid set is left for an operator');
+    } finally {
+      sh(`rm -rf ${backups}/${bogus}`);
+    }
+  });
+
   test("helper containers an interrupted run left are removed under the lock; another project's stay", async () => {
     // What a `docker run -d` cut short by a dropped connection leaves: a sleeping helper holding the
     // project's volumes. The second belongs to another project dir, whose lock this run does not hold.

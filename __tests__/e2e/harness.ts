@@ -31,6 +31,8 @@ export interface TestHost {
     passphraseKeyPath: string;
     passphrase: string;
     rsaKeyPath: string;
+    /** User deploy's key whose forced command cuts the stdin of the step that writes manifest.json. */
+    cutManifestKeyPath: string;
     password: string;
     fingerprint: string;
     knownHostsLine: string;

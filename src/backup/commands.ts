@@ -1,4 +1,4 @@
-import { argv, bashScript, quote } from '../shell.js';
+import { argv, bashScript, quote, readSecretLine, receiveStdin, stdinProof } from '../shell.js';
 import type { PostgresUrl } from '../settings.js';
 import { SQLITE_COPY_PY } from './sqlite-copy.js';
 import type { Step } from './steps.js';
@@ -110,14 +110,14 @@ export function sqliteStep(
         argv('docker', 'exec', containerId, 'sh', '-c', 'command -v python3 || command -v python') +
         ') || ' +
         `{ echo 'no python in the app container: cannot use the SQLite backup API' >&2; exit 3; }`,
-      `report=$(${argv('docker', 'exec', '-i', containerId)} "$py" - ${argv(sqlitePath, inContainer)})`,
+      // The script is part of this command's text (a heredoc), not stdin: a cut connection cannot
+      // hand Python half a program.
+      `report=$(${argv('docker', 'exec', '-i', containerId)} "$py" - ${argv(sqlitePath, inContainer)} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
       `echo "report=$report"`,
       `${argv('docker', 'exec', containerId, 'cat', inContainer)} > ${quote(dest)}`,
       `sync ${quote(dest)}`,
       `echo "host_sha256=$(sha256sum < ${quote(dest)} | cut -d' ' -f1)"`,
     ]),
-    stdin: SQLITE_COPY_PY,
-    stdinNote: 'the SQLite copy-and-verify Python script',
   };
 }
 
@@ -157,7 +157,7 @@ export function postgresUrlStep(p: SetPaths, url: PostgresUrl): Step {
     title: `Dump PostgreSQL ${url.user}@${url.host}:${url.port}/${url.database} from the host and read the dump back in full`,
     command: bashScript([
       `for t in pg_dump pg_restore; do command -v $t >/dev/null || { echo "$t is not installed on the host (needed for database-url)" >&2; exit 3; }; done`,
-      'IFS= read -r PGPASSWORD || true',
+      readSecretLine('PGPASSWORD', 'the database password'),
       'export PGPASSWORD',
       ...(url.sslmode ? [`export PGSSLMODE=${quote(url.sslmode)}`] : []),
       `${argv('pg_dump', '-Fc', ...conn, '-d', url.database)} > ${quote(dest)}`,
@@ -218,16 +218,26 @@ export function checksumStep(p: SetPaths): Step {
   };
 }
 
-/** Writes the manifest, then makes the set appear under its final name in one rename. */
+/**
+ * Writes the manifest, then makes the set appear under its final name in one rename. The manifest
+ * arrives on stdin and is proven whole (length and SHA-256) before the rename: a set is never
+ * committed with a manifest cut short by a dropped connection.
+ */
 export function finalizeStep(p: SetPaths, manifestJson: string): Step {
+  const part = quote(`${p.tmp}/manifest.json.part`);
   return {
     title: 'Write manifest.json and rename the set into place',
-    command: bashScript([
-      `cat > ${quote(`${p.tmp}/manifest.json`)}`,
-      `sync ${quote(`${p.tmp}/manifest.json`)} ${quote(p.tmp)}`,
-      `mv -T ${quote(p.tmp)} ${quote(p.final)}`,
-      `sync ${quote(p.backupDir)}`,
-    ]),
+    command: bashScript(
+      [
+        ...receiveStdin(part),
+        `sync ${part}`,
+        `mv -f ${part} ${quote(`${p.tmp}/manifest.json`)}`,
+        `sync ${quote(`${p.tmp}/manifest.json`)} ${quote(p.tmp)}`,
+        `mv -T ${quote(p.tmp)} ${quote(p.final)}`,
+        `sync ${quote(p.backupDir)}`,
+      ],
+      stdinProof(manifestJson),
+    ),
     stdin: manifestJson,
     stdinNote: 'manifest.json',
   };

@@ -1,6 +1,6 @@
 import type { Step } from '../backup/steps.js';
 import { composeLine, type ComposeTarget } from '../compose.js';
-import { argv, bashScript, quote } from '../shell.js';
+import { argv, bashScript, quote, readSecretLine } from '../shell.js';
 
 /** Registry host of a repository reference (Docker Hub when the first part is not a host). */
 export function registryOf(repository: string): string {
@@ -22,9 +22,11 @@ export function loginStep(registry: string, username: string, password: string):
   return {
     title: `Log in to ${registry} on the host`,
     command: bashScript([
-      `${argv('docker', 'login', registry, '-u', username, '--password-stdin')} >/dev/null`,
+      // A password cut short by a dropped connection must not reach `docker login` (see readSecretLine).
+      readSecretLine('eqmd_password', 'the registry password'),
+      `printf '%s' "$eqmd_password" | ${argv('docker', 'login', registry, '-u', username, '--password-stdin')} >/dev/null`,
     ]),
-    stdin: password,
+    stdin: `${password}\n`,
     stdinNote: 'the registry password',
   };
 }
