@@ -3,7 +3,7 @@
  * outcome the suite observed, then the kill-at-random tally. Exits non-zero when a row is missing or
  * unsafe, or when any invariant was violated: the report is a check, not a decoration.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULTS, RESULTS_DIR, type FaultResult, type RandomTally } from '../__tests__/faults/fault.js';
 
@@ -14,8 +14,10 @@ const results: FaultResult[] = existsSync(RESULTS)
       .filter(Boolean)
       .map((l) => JSON.parse(l) as FaultResult)
   : [];
-const randomPath = join(RESULTS_DIR, 'random.json');
-const random = existsSync(randomPath) ? (JSON.parse(readFileSync(randomPath, 'utf8')) as RandomTally) : null;
+// One tally per seed (random-<seed>.json); a tally that cannot be read is itself a problem.
+const randomFiles = existsSync(RESULTS_DIR)
+  ? readdirSync(RESULTS_DIR).filter((f) => /^random-\d+\.json$/.test(f))
+  : [];
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const lines = [
@@ -38,24 +40,51 @@ for (let row = 1; row <= ROWS; row++) {
   );
 }
 lines.push('', '## Kill at random points', '');
-if (!random) {
+if (!randomFiles.length) {
   bad++;
   lines.push('**not run**');
 } else {
   lines.push(
-    `| iterations | faults injected mid-operation | kills after the operation ended | invariant violations | seconds | seed |`,
+    '| seed | iterations | faults injected mid-operation | kills after the operation ended | invariant violations | seconds |',
     '|---|---|---|---|---|---|',
-    `| ${random.iterations} | ${random.faultsInjected} | ${random.killsAfterTheEnd} | ${random.violations} | ${random.seconds} | ${random.seed} |`,
+  );
+  const total = { iterations: 0, faults: 0, after: 0, violations: 0, seconds: 0 };
+  const details: string[] = [];
+  const byOp: Record<string, number> = {};
+  const byMode: Record<string, number> = {};
+  for (const f of randomFiles) {
+    let r: RandomTally;
+    try {
+      r = JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as RandomTally;
+    } catch (err) {
+      bad++;
+      lines.push(`| ${f} | **unreadable tally** (${cell((err as Error).message)}) | | | | |`);
+      continue;
+    }
+    lines.push(
+      `| ${r.seed} | ${r.iterations} | ${r.faultsInjected} | ${r.killsAfterTheEnd} | ${r.violations} | ${r.seconds} |`,
+    );
+    total.iterations += r.iterations;
+    total.faults += r.faultsInjected;
+    total.after += r.killsAfterTheEnd;
+    total.violations += r.violations;
+    total.seconds += r.seconds;
+    details.push(...r.details);
+    for (const [k, v] of Object.entries(r.byOp)) byOp[k] = (byOp[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(r.byMode)) byMode[k] = (byMode[k] ?? 0) + v;
+  }
+  lines.push(
+    `| **all** | **${total.iterations}** | ${total.faults} | ${total.after} | **${total.violations}** | ${total.seconds} |`,
     '',
-    `By operation: ${Object.entries(random.byOp)
+    `By operation: ${Object.entries(byOp)
       .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}. By kill: ${Object.entries(random.byMode)
+      .join(', ')}. By kill: ${Object.entries(byMode)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}.`,
   );
-  if (random.violations) {
+  if (total.violations) {
     bad++;
-    lines.push('', 'Violations:', ...random.details.map((d) => `- ${d}`));
+    lines.push('', 'Violations:', ...details.map((d) => `- ${d}`));
   }
 }
 const text = `${lines.join('\n')}\n`;

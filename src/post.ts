@@ -43,7 +43,7 @@ export async function post(): Promise<void> {
           .toString()
           .includes('state=ours');
         if (ours) {
-          await sweepHelpers(host, settings.app.projectDir, coreLog);
+          await sweepHelpers(host, settings, coreLog);
           const rawStopped = core.getState('stopped');
           await resume(host, settings, rawStopped ? (JSON.parse(rawStopped) as StoppedService) : null);
         }

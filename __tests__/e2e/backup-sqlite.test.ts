@@ -153,6 +153,35 @@ describe('backup of a SQLite instance (docker compose v2 path) while the app kee
     );
   });
 
+  test('a temp set left by a run whose post step never ran is removed by the next run under the lock', async () => {
+    const backups = join(a.projectDir, 'backups');
+    const tmpSets = () => sh(`ls -a ${backups} 2>/dev/null | grep '^\\.tmp-' || true`).trim();
+    const { runAction } = await import('./harness.js');
+    const inputs = {
+      command: 'backup',
+      ...connectionInputs(h, 'v2'),
+      'project-dir': a.projectDir,
+      'upload-artifact': 'false',
+    };
+    const killed = await runAction(inputs, {
+      killWhen: () => sh(`ls ${backups}/.tmp-*/database.sqlite3 2>/dev/null || true`).trim() !== '',
+    });
+    assert.notEqual(killed.code, 0, 'the main step was killed');
+    const left = tmpSets();
+    assert.notEqual(left, '', 'the killed run left its temporary set behind');
+    // The runner is gone with it: no post step. The stale lock is broken by the next run's request.
+    await new Promise((r) => setTimeout(r, 1500));
+    const next = await runWithPost({ ...inputs, 'break-stale-lock': 'true' });
+    assert.equal(next.main.code, 0, next.main.stdout);
+    assert.match(
+      next.main.stdout,
+      new RegExp(
+        `::warning::removed 1 unfinished backup set\\(s\\) an interrupted run left: ${left.replace('.tmp-', '')}`,
+      ),
+    );
+    assert.equal(tmpSets(), '', 'no temporary set left');
+  });
+
   test('a manifest cut short on its way to the host: the step fails and no set is committed', async () => {
     // The "cut" key's forced command hands the step that writes manifest.json only the first 64 bytes
     // of its stdin, then end of input: a connection dropped while the manifest streams.

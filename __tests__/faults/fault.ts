@@ -19,7 +19,7 @@ export interface FaultResult {
   seconds: number;
 }
 
-/** What the kill-at-random run leaves in random.json for the report. */
+/** What one seed of the kill-at-random run leaves in random-<seed>.json for the report. */
 export interface RandomTally {
   seed: number;
   iterations: number;

@@ -74,13 +74,42 @@ export interface SetOnDisk {
   };
 }
 
-/** Complete sets (manifest.json present) of the instance, newest first. */
+/** A committed set's manifest as read here, or why it cannot be read (never a crash). */
+function readSet(dir: string, id: string): SetOnDisk | string {
+  const file = join(dir, id, 'manifest.json');
+  if (!existsSync(file)) return `set ${id} has no manifest.json`;
+  const text = readFileSync(file, 'utf8');
+  if (!text) return `set ${id} was committed with an empty manifest.json`;
+  try {
+    const manifest = JSON.parse(text) as SetOnDisk['manifest'];
+    if (typeof manifest?.created !== 'string' || !Array.isArray(manifest.files))
+      return `set ${id}: manifest.json lacks created or files`;
+    return { id, manifest };
+  } catch (err) {
+    return `set ${id}: manifest.json is not JSON (${(err as Error).message}, ${text.length} bytes)`;
+  }
+}
+
+function committedIds(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).filter((d) => !d.startsWith('.')) : [];
+}
+
+/** Complete sets (a whole manifest.json) of the instance, newest first; invalidSetsOf names the rest. */
 export function setsOf(i: Instance, dir = backupDirOf(i)): SetOnDisk[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((d) => !d.startsWith('.') && existsSync(join(dir, d, 'manifest.json')))
-    .map((d) => ({ id: d, manifest: JSON.parse(readFileSync(join(dir, d, 'manifest.json'), 'utf8')) }))
+  return committedIds(dir)
+    .map((id) => readSet(dir, id))
+    .filter((s): s is SetOnDisk => typeof s !== 'string')
     .sort((a, b) => b.manifest.created.localeCompare(a.manifest.created) || b.id.localeCompare(a.id));
+}
+
+/**
+ * Directories under their final name whose manifest is missing, empty or unreadable: promise 1 says a
+ * set is renamed into place only when complete, so each is a violation.
+ */
+export function invalidSetsOf(i: Instance, dir = backupDirOf(i)): string[] {
+  return committedIds(dir)
+    .map((id) => readSet(dir, id))
+    .filter((s): s is string => typeof s === 'string');
 }
 
 /** Temp sets (.tmp-*) left in the backup dir. */

@@ -20,6 +20,7 @@ import {
   lockHeld,
   runningAppContainers,
   setNames,
+  invalidSetsOf,
   setProblems,
   setsOf,
   sleep,
@@ -87,73 +88,114 @@ test('kill at random points of backup, deploy and rollback; re-run; check the in
     const op = pick(OPS);
     const mode = rand() < 0.5 ? 'process' : 'connection';
     const delay = Math.floor(rand() * typical[op]);
-    const inputs = await inputsFor(i, op, pick);
-    await addRecord(i, `it-${n}`);
-    const namesBefore = liveNames(i);
-    const setsBefore = new Set(setsOf(i).map((s) => s.id));
-    const runId = `9${SEED}${n}`;
-    const env = (attempt: number) => ({ GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: String(attempt) });
-
-    let pid = 0;
-    let injected = false;
-    const t0 = Date.now();
-    const main = await runAction(inputs, {
-      env: env(1),
-      onSpawn: (p) => (pid = p),
-      killWhen: () => {
-        if (injected || Date.now() - t0 < delay) return false;
-        injected = true;
-        if (mode === 'process') return true;
-        cutConnectionOf(pid);
-        return false;
-      },
-    });
-    // A kill only counts as a fault if it landed while the operation ran (a cut connection after the
-    // last remote step does not fail the step).
-    if (injected && (mode === 'process' || main.code !== 0)) tally.faultsInjected++;
-    else tally.killsAfterTheEnd++;
-    const post = await runAction(inputs, { env: env(1), dir: main.dir, post: true });
-    // Before any re-run, the interrupted run must have left the service running, or said it is down.
-    const afterPost =
-      runningAppContainers(i).length > 0 || /::error::service \S+ is down/.test(post.stdout)
-        ? []
-        : ['after the post step no app container runs, and the post step did not say so'];
-    const t1 = Date.now();
-    const rerun = await runAction(inputs, { env: env(2) });
-    typical[op] = Math.round((typical[op] * 3 + (Date.now() - t1)) / 4);
-    await runAction(inputs, { env: env(2), dir: rerun.dir, post: true });
-
-    const problems = [...afterPost, ...(await invariants(i, namesBefore, setsBefore))];
+    let line = `#${n} (seed ${SEED}) ${i.composeProject} ${op} ${mode} kill at ${delay} ms`;
+    let problems: string[];
+    let rerunTail = '';
+    try {
+      const r = await iteration({ n, i, op, mode, delay, pick });
+      line = `#${n} (seed ${SEED}) ${i.composeProject} ${op} (${r.target}) ${mode} kill at ${delay} ms: main exit ${r.mainCode}, re-run exit ${r.rerun.code}${r.why}`;
+      if (r.injected) tally.faultsInjected++;
+      else tally.killsAfterTheEnd++;
+      problems = r.problems;
+      rerunTail = r.rerun.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('::error') || l.startsWith('::warning'))
+        .slice(-3)
+        .join(' | ');
+    } catch (err) {
+      // Whatever the host was left in, the checker reports it and the run goes on: an unreadable
+      // state is a finding, not a reason to stop looking.
+      problems = [
+        `the iteration could not be carried out or checked: ${(err as Error).message.split('\n')[0]}`,
+      ];
+    }
     tally.iterations = n;
     tally.byOp[op] = (tally.byOp[op] ?? 0) + 1;
     tally.byMode[mode] = (tally.byMode[mode] ?? 0) + 1;
-    // A re-run may rightly refuse (nothing left to roll back to); say why, so a wrong refusal shows.
-    const why = rerun.code
-      ? ` (${(rerun.stdout.split('\n').find((l) => l.startsWith('::error')) ?? '').replace(/^::error[^:]*::/, '').slice(0, 160)})`
-      : '';
-    const line = `#${n} ${i.composeProject} ${op} (${inputs.version ?? inputs['backup-id'] ?? ''}) ${mode} kill at ${delay} ms: main exit ${main.code}, re-run exit ${rerun.code}${why}`;
     console.log(`${line}${problems.length ? ` — VIOLATION: ${problems.join('; ')}` : ''}`);
     if (problems.length) {
       tally.violations += problems.length;
       tally.details.push(`${line}: ${problems.join('; ')}`);
-      tally.details.push(
-        `  re-run output tail: ${rerun.stdout
-          .split('\n')
-          .filter((l) => l.startsWith('::error') || l.startsWith('::warning'))
-          .slice(-3)
-          .join(' | ')}`,
-      );
+      if (rerunTail) tally.details.push(`  re-run output tail: ${rerunTail}`);
     }
+    tally.seconds = Math.round((Date.now() - started) / 1000);
+    writeTally(tally); // after every iteration: a run cut short still leaves its report
   }
-  tally.seconds = Math.round((Date.now() - started) / 1000);
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, 'random.json'), `${JSON.stringify(tally, null, 2)}\n`);
+  writeTally(tally);
   console.log(
     `kill-at-random tally: ${tally.iterations} iterations, ${tally.faultsInjected} faults injected mid-operation, ${tally.violations} invariant violations (seed ${SEED})`,
   );
   assert.ok(tally.iterations > 0, 'at least one iteration ran');
   assert.equal(tally.violations, 0, tally.details.join('\n'));
 });
+
+function writeTally(tally: RandomTally): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, `random-${tally.seed}.json`), `${JSON.stringify(tally, null, 2)}\n`);
+}
+
+/**
+ * One iteration: the operation killed at `delay`, its post step, the re-run (next attempt of the same
+ * workflow run) and its post step, then the invariants. Throws only when the host cannot be driven or
+ * read at all; the caller turns that into a violation.
+ */
+async function iteration(x: {
+  n: number;
+  i: Instance;
+  op: Op;
+  mode: 'process' | 'connection';
+  delay: number;
+  pick: <T>(xs: readonly T[]) => T;
+}) {
+  const { n, i, op, mode, delay } = x;
+  const inputs = await inputsFor(i, op, x.pick);
+  await addRecord(i, `it-${n}`);
+  const namesBefore = liveNames(i);
+  const setsBefore = new Set(setsOf(i).map((s) => s.id));
+  const runId = `9${SEED}${n}`;
+  const env = (attempt: number) => ({ GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: String(attempt) });
+
+  let pid = 0;
+  let killed = false;
+  const t0 = Date.now();
+  const main = await runAction(inputs, {
+    env: env(1),
+    onSpawn: (p) => (pid = p),
+    killWhen: () => {
+      if (killed || Date.now() - t0 < delay) return false;
+      killed = true;
+      if (mode === 'process') return true;
+      cutConnectionOf(pid);
+      return false;
+    },
+  });
+  // A kill only counts as a fault if it landed while the operation ran (a cut connection after the
+  // last remote step does not fail the step).
+  const injected = killed && (mode === 'process' || main.code !== 0);
+  const post = await runAction(inputs, { env: env(1), dir: main.dir, post: true });
+  // Before any re-run, the interrupted run must have left the service running, or said it is down.
+  const afterPost =
+    runningAppContainers(i).length > 0 || /::error::service \S+ is down/.test(post.stdout)
+      ? []
+      : ['after the post step no app container runs, and the post step did not say so'];
+  const t1 = Date.now();
+  const rerun = await runAction(inputs, { env: env(2) });
+  typical[op] = Math.round((typical[op] * 3 + (Date.now() - t1)) / 4);
+  await runAction(inputs, { env: env(2), dir: rerun.dir, post: true });
+
+  // A re-run may rightly refuse (nothing left to roll back to); say why, so a wrong refusal shows.
+  const why = rerun.code
+    ? ` (${(rerun.stdout.split('\n').find((l) => l.startsWith('::error')) ?? '').replace(/^::error[^:]*::/, '').slice(0, 160)})`
+    : '';
+  return {
+    target: inputs.version ?? inputs['backup-id'] ?? '',
+    mainCode: main.code,
+    injected,
+    rerun,
+    why,
+    problems: [...afterPost, ...(await invariants(i, namesBefore, setsBefore))],
+  };
+}
 
 async function inputsFor(
   i: Instance,
@@ -194,7 +236,7 @@ async function invariants(i: Instance, namesBefore: string[], setsBefore: Set<st
   const running = runningAppContainers(i);
   if (running.length !== 1) problems.push(`${running.length} app containers running, not exactly one`);
   if (health !== 200) problems.push(`the app answers ${health || 'nothing'} on ${i.healthUrl}`);
-  problems.push(...setProblems(i));
+  problems.push(...setProblems(i), ...invalidSetsOf(i));
   if (lockHeld(i)) problems.push('the host lock is still held');
   problems.push(...versionTagProblems());
   const temps = tempSetsOf(i);

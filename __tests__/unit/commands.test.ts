@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -77,10 +85,11 @@ test('prepare, checksum and finalize build a set that appears only at the end', 
   writeFileSync(join(root, '.env'), 'EQMD_IMAGE=r/eqmd:v1\n');
   writeFileSync(join(root, 'docker-compose.yml'), 'services: {}\n');
   const p = setPaths(join(root, 'backups'), '20261124T101530Z-abcdef');
-  assert.equal(run(prepareStep(p, join(root, '.env'), join(root, 'docker-compose.yml'))).code, 0);
+  assert.equal(run(prepareStep(p, join(root, '.env'), join(root, 'docker-compose.yml'), '/srv/a')).code, 0);
   assert.ok(existsSync(`${p.tmp}/env`) && !existsSync(p.final));
+  assert.equal(readFileSync(`${p.tmp}/.eqmd-owner`, 'utf8'), '/srv/a\n', 'the temp set names its project');
   assert.equal(
-    run(prepareStep(p, join(root, '.env'), join(root, 'docker-compose.yml'))).code !== 0,
+    run(prepareStep(p, join(root, '.env'), join(root, 'docker-compose.yml'), '/srv/a')).code !== 0,
     true,
     'an existing temp set is never reused',
   );
@@ -100,6 +109,7 @@ test('prepare, checksum and finalize build a set that appears only at the end', 
   );
   assert.equal(run(finalizeStep(p, '{"id":1}\n')).code, 0);
   assert.ok(!existsSync(p.tmp) && readFileSync(`${p.final}/manifest.json`, 'utf8') === '{"id":1}\n');
+  assert.equal(existsSync(`${p.final}/.eqmd-owner`), false, 'a committed set has no owner file');
   assert.equal(
     spawnSync('stat', ['-c', '%a', p.final]).stdout.toString().trim(),
     '700',
@@ -270,11 +280,33 @@ test('the helper sweep removes only labelled helpers of its project; the post st
   );
   chmodSync(join(bin, 'docker'), 0o755);
   const env = { PATH: `${bin}:${process.env.PATH}` };
-  const out = run(sweepHelpersStep('/srv/a'), env);
+  // Temporary sets in a shared backup dir: ours (by its owner file), another project's, one without.
+  const backups = join(dir, 'backups');
+  const tmpSet = (id: string, owner?: string) => {
+    mkdirSync(join(backups, `.tmp-${id}`), { recursive: true });
+    if (owner) writeFileSync(join(backups, `.tmp-${id}`, '.eqmd-owner'), `${owner}\n`);
+  };
+  tmpSet('20261124T101530Z-aaaaaa', '/srv/a');
+  tmpSet('20261124T101530Z-bbbbbb', '/srv/b');
+  tmpSet('20261124T101530Z-cccccc');
+  tmpSet('20261124T101530Z-dddddd', '/srv/a/x');
+  const out = run(sweepHelpersStep('/srv/a', backups), env);
   assert.equal(out.code, 0, out.stderr);
-  assert.match(out.stdout, /removed=helper-c1\nremoved=helper-c2/);
+  assert.match(
+    out.stdout,
+    /removed=helper-c1\nremoved=helper-c2\nremoved_set=\.tmp-20261124T101530Z-aaaaaa\n$/,
+  );
   assert.equal(readFileSync(join(dir, 'removed'), 'utf8'), 'c1\nc2\n');
-  assert.equal(run(sweepHelpersStep('/srv/b'), env).stdout, '', "another project's helpers stay");
+  assert.deepEqual(readdirSync(backups).sort(), [
+    '.tmp-20261124T101530Z-bbbbbb',
+    '.tmp-20261124T101530Z-cccccc',
+    '.tmp-20261124T101530Z-dddddd',
+  ]);
+  assert.equal(
+    run(sweepHelpersStep('/srv/b', join(dir, 'none')), env).stdout,
+    '',
+    "another project's helpers stay",
+  );
   const lock = join(dir, 'lock');
   mkdirSync(lock);
   writeFileSync(join(lock, 'token'), 'theirs\n');

@@ -37,20 +37,40 @@ export function helperLabelArgs(o: HelperOwner): string[] {
   return ['--label', `${HELPER_LABEL}=${o.id}`, '--label', `${HELPER_PROJECT_LABEL}=${o.projectDir}`];
 }
 
-/** Removes helper containers of this project left by interrupted runs. Only under the project's lock. */
-export function sweepHelpersStep(projectDir: string): Step {
+/**
+ * Removes what interrupted runs of this project left: helper containers, and temporary sets (by the
+ * owner file prepareStep writes; a set cut off before it has one holds nothing yet and is left to the
+ * post step). Only under the project's lock: no run of this project can be using them.
+ */
+export function sweepHelpersStep(projectDir: string, backupDir: string): Step {
   return {
-    title: 'Remove helper containers left by interrupted runs',
-    command: bashScript([
-      `docker ps -aq --filter ${quote(`label=${HELPER_PROJECT_LABEL}=${projectDir}`)} | while read -r c; do`,
-      '  name=$(docker inspect -f "{{.Name}}" "$c" 2>/dev/null || echo "$c")',
-      '  docker rm -f "$c" >/dev/null && echo "removed=${name#/}"',
-      'done',
-    ]),
+    title: 'Remove helper containers and temporary sets left by interrupted runs',
+    command: bashScript(
+      [
+        `docker ps -aq --filter ${quote(`label=${HELPER_PROJECT_LABEL}=${projectDir}`)} | while read -r c; do`,
+        '  name=$(docker inspect -f "{{.Name}}" "$c" 2>/dev/null || echo "$c")',
+        '  docker rm -f "$c" >/dev/null && echo "removed=${name#/}"',
+        'done',
+        '[ -d "$2" ] || exit 0',
+        'for d in "$2"/.tmp-*/; do',
+        `  [ -f "$d${TMP_OWNER_FILE}" ] && [ "$(cat "$d${TMP_OWNER_FILE}")" = "$1" ] || continue`,
+        '  d=${d%/}',
+        '  rm -rf -- "$d" && echo "removed_set=${d##*/}"',
+        'done',
+      ],
+      [projectDir, backupDir],
+    ),
   };
 }
 
-export function prepareStep(p: SetPaths, envPath: string, composePath: string): Step {
+/**
+ * Inside a temporary set: the project dir it is made for. A run that holds that project's lock removes
+ * the temporary sets an interrupted run of the same project left (a backup dir may be shared by
+ * several projects, whose temporary sets it must not touch).
+ */
+export const TMP_OWNER_FILE = '.eqmd-owner';
+
+export function prepareStep(p: SetPaths, envPath: string, composePath: string, projectDir: string): Step {
   return {
     title: 'Create the temporary backup set and copy the env and compose files',
     command: bashScript([
@@ -58,6 +78,7 @@ export function prepareStep(p: SetPaths, envPath: string, composePath: string): 
       `mkdir ${quote(p.tmp)}`,
       // umask is not enough: a default ACL on the parent (common on shared hosts) overrides it.
       `chmod go= ${quote(p.tmp)}`,
+      `printf '%s\\n' ${quote(projectDir)} > ${quote(`${p.tmp}/${TMP_OWNER_FILE}`)}`,
       `cp -- ${quote(envPath)} ${quote(`${p.tmp}/env`)}`,
       `cp -- ${quote(composePath)} ${quote(`${p.tmp}/compose.yml`)}`,
     ]),
@@ -210,8 +231,8 @@ export function checksumStep(p: SetPaths): Step {
     title: 'Sync every file and record its size and SHA-256',
     command: bashScript([
       `cd ${quote(p.tmp)}`,
-      'find . -type f ! -name manifest.json -print0 | xargs -0 -r sync --',
-      `find . -type f ! -name manifest.json | sed 's|^\\./||' | sort | while IFS= read -r f; do`,
+      `find . -type f ! -name manifest.json ! -name ${TMP_OWNER_FILE} -print0 | xargs -0 -r sync --`,
+      `find . -type f ! -name manifest.json ! -name ${TMP_OWNER_FILE} | sed 's|^\\./||' | sort | while IFS= read -r f; do`,
       `  printf 'file=%s=%s=%s\\n' "$(stat -c %s "$f")" "$(sha256sum < "$f" | cut -d' ' -f1)" "$f"`,
       'done',
     ]),
@@ -232,6 +253,7 @@ export function finalizeStep(p: SetPaths, manifestJson: string): Step {
         ...receiveStdin(part),
         `sync ${part}`,
         `mv -f ${part} ${quote(`${p.tmp}/manifest.json`)}`,
+        `rm -f ${quote(`${p.tmp}/${TMP_OWNER_FILE}`)}`,
         `sync ${quote(`${p.tmp}/manifest.json`)} ${quote(p.tmp)}`,
         `mv -T ${quote(p.tmp)} ${quote(p.final)}`,
         `sync ${quote(p.backupDir)}`,

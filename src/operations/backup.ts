@@ -203,6 +203,7 @@ async function planBackup(
         paths,
         inProject(app.projectDir, app.envFile),
         inProject(app.projectDir, app.composeFile),
+        app.projectDir,
       ),
       tag: tagImageStep(image.id, tag),
       database:

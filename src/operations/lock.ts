@@ -5,6 +5,8 @@ import { acquireStep, breakStaleStep, keeperCommand, lockDir, releaseStep } from
 import { describeOwner, judgeHeldLock, type HeldLock } from '../lock/judge.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
+import { inProject } from '../compose.js';
+import { BACKUP_ID } from '../validate.js';
 import { runStep } from './run-step.js';
 
 export interface LockHandle {
@@ -79,7 +81,7 @@ export async function acquireLock(
     .exec(keeperCommand(dir, token), { timeoutMs: 7 * 24 * 3600 * 1000, holdStdin: true })
     .catch(() => undefined);
   log.info(`took the host lock ${dir}`);
-  await sweepHelpers(host, settings.app.projectDir, log);
+  await sweepHelpers(host, settings, log);
   return {
     dir,
     token,
@@ -91,16 +93,30 @@ export async function acquireLock(
 }
 
 /**
- * Under the project's lock no helper container of that project can be in use: any there is left by an
- * interrupted run (it would keep the volumes mounted, and a SQLite helper could still hold the file).
+ * Under the project's lock no helper container or temporary set of that project can be in use: any
+ * there is left by an interrupted run (a helper would keep the volumes mounted, and a SQLite helper
+ * could still hold the file; a temporary set is a backup that never completed).
  */
-export async function sweepHelpers(host: RemoteHost, projectDir: string, log: Log): Promise<string[]> {
-  const removed = parseKeyValues((await runStep(host, sweepHelpersStep(projectDir), log)).toString())
-    .filter((x) => x.key === 'removed')
-    .map((x) => x.value);
+export async function sweepHelpers(
+  host: RemoteHost,
+  settings: Pick<Settings, 'app' | 'backup'>,
+  log: Log,
+): Promise<string[]> {
+  const step = sweepHelpersStep(
+    settings.app.projectDir,
+    inProject(settings.app.projectDir, settings.backup.dir),
+  );
+  const out = parseKeyValues((await runStep(host, step, log)).toString());
+  const removed = out.filter((x) => x.key === 'removed').map((x) => x.value);
   if (removed.length)
     log.warning(
       `removed ${removed.length} helper container(s) an interrupted run left: ${removed.join(', ')}`,
+    );
+  // Names come from the host's directory listing: only a backup id is repeated in the log.
+  const sets = out.filter((x) => x.key === 'removed_set').map((x) => x.value.replace(/^\.tmp-/, ''));
+  if (sets.length)
+    log.warning(
+      `removed ${sets.length} unfinished backup set(s) an interrupted run left: ${sets.map((s) => (BACKUP_ID.test(s) ? s : '(unexpected name)')).join(', ')}`,
     );
   return removed;
 }
