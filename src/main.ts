@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as core from '@actions/core';
 import { uploadFiles } from './artifact.js';
 import { newBackupId } from './backup/record.js';
-import type { Log } from './log.js';
+import { commandSafe, type Log } from './log.js';
 import { backup, type PendingCleanup } from './operations/backup.js';
 import { deploy, failedChecks, type DeployOptions } from './operations/deploy.js';
 import { gatherFacts } from './operations/facts.js';
@@ -23,6 +23,7 @@ import { deployEvent, rollbackEvent, rolledBack, verifyEvent, type RunEvent } fr
 import { incidentNote } from './report/incident.js';
 import { runUrl } from './report/deployment-plan.js';
 import { startReporting, type ArtifactRef, type Reporting, type Where } from './report/reporter.js';
+import { keepAppOutputOnRunner, manifestForUpload, reportForUpload } from './report/publish.js';
 import {
   backupSummary,
   deploySummary,
@@ -37,7 +38,7 @@ import { TOOL_VERSION } from './version.js';
 const MUTATING: readonly string[] = ['backup', 'deploy', 'rollback'];
 
 export const coreLog: Log = {
-  info: (m) => core.info(m),
+  info: (m) => core.info(commandSafe(m)),
   warning: (m) => core.warning(m),
   debug: (m) => core.debug(m),
   group: (title, fn) => core.group(title, fn),
@@ -53,6 +54,15 @@ export function maskSecrets(): void {
     const urlPassword = /^postgres(?:ql)?:\/\/[^:@/]*:([^@/]+)@/.exec(value)?.[1];
     if (urlPassword) core.setSecret(decodeURIComponent(urlPassword));
   }
+}
+
+/** The values of the secret inputs (a database URL's password too), to mask them in published app output. */
+function secretValues(): string[] {
+  return SECRET_INPUTS.flatMap((name) => {
+    const value = core.getInput(name);
+    const urlPassword = /^postgres(?:ql)?:\/\/[^:@/]*:([^@/]+)@/.exec(value)?.[1];
+    return [value, ...(urlPassword ? [decodeURIComponent(urlPassword)] : [])];
+  }).filter(Boolean);
 }
 
 export function readSettings(): Settings {
@@ -196,12 +206,16 @@ async function runBackup(settings: Settings, host: Parameters<typeof backup>[0])
   const { manifest } = outcome;
   const dir = workDir(manifest.id);
   const manifestPath = join(dir, 'manifest.json');
-  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(manifestPath, `${JSON.stringify(manifestForUpload(manifest, settings.output), null, 2)}\n`);
   core.setOutput('backup-id', manifest.id);
   core.setOutput('manifest', manifestPath);
   const { text: artifact } = await upload(settings, `eqmd-backup-${manifest.id}`, dir, [manifestPath]);
   for (const u of outcome.unreadable) core.warning(`not a readable backup set (left alone): ${u}`);
-  await core.summary.addRaw(backupSummary(manifest, outcome.setDir, outcome.pruned, artifact)).write();
+  await core.summary
+    .addRaw(
+      backupSummary(manifestForUpload(manifest, settings.output), outcome.setDir, outcome.pruned, artifact),
+    )
+    .write();
   core.info(`backup ${manifest.id} complete and verified: ${outcome.setDir}`);
 }
 
@@ -229,11 +243,28 @@ async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome>
   const d = outcome;
   const dir = workDir(`deploy-${d.preDeploy.manifest.id}`);
   const files = [join(dir, 'manifest.json')];
-  writeFileSync(files[0]!, `${JSON.stringify(d.preDeploy.manifest, null, 2)}\n`);
+  writeFileSync(
+    files[0]!,
+    `${JSON.stringify(manifestForUpload(d.preDeploy.manifest, settings.output), null, 2)}\n`,
+  );
   if (d.failedState) {
     files.push(join(dir, 'failed-state-manifest.json'));
-    writeFileSync(files[1]!, `${JSON.stringify(d.failedState.manifest, null, 2)}\n`);
+    writeFileSync(
+      files[1]!,
+      `${JSON.stringify(manifestForUpload(d.failedState.manifest, settings.output), null, 2)}\n`,
+    );
   }
+  const appOutput = keepAppOutputOnRunner(
+    dir,
+    [
+      { label: `the verification of ${settings.deploy.version}`, report: d.verify },
+      { label: 'the verification after the rollback', report: d.rollbackVerify },
+    ],
+    d.appOutputOnHost,
+    settings.output,
+    secretValues(),
+  );
+  files.push(...(appOutput?.uploads ?? []));
   const report = {
     ok: d.ok,
     strategy: d.strategy,
@@ -244,8 +275,8 @@ async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome>
     preDeploy: d.preDeploy.manifest.id,
     failedState: d.failedState?.manifest.id ?? null,
     failure: d.failure,
-    verify: d.verify,
-    rollbackVerify: d.rollbackVerify,
+    verify: reportForUpload(d.verify),
+    rollbackVerify: reportForUpload(d.rollbackVerify),
     restored: d.restored,
     notes: d.notes,
     timings: d.timings,
@@ -259,7 +290,7 @@ async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome>
   core.setOutput('rolled-back', String(d.rolledBack));
   core.setOutput('health', d.healthy ? 'healthy' : 'unhealthy');
   const artifactName = `eqmd-deploy-${d.preDeploy.manifest.id}`;
-  const event = deployEvent(d, settings.deploy.version);
+  const event = { ...deployEvent(d, settings.deploy.version), appOutput: appOutput?.ref ?? null };
   writeIncident(settings, event, dir, artifactName, files);
   const uploaded = await upload(settings, artifactName, dir, files);
   const view = {
@@ -267,7 +298,7 @@ async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome>
     preDeploy: { id: d.preDeploy.manifest.id, dir: d.preDeploy.dir },
     failedState: d.failedState ? { id: d.failedState.manifest.id, dir: d.failedState.dir } : null,
   };
-  await core.summary.addRaw(deploySummary(view, uploaded.text)).write();
+  await core.summary.addRaw(deploySummary(view, uploaded.text, appOutput?.ref ?? null)).write();
   const result = { event, where: { artifact: uploaded.artifact, manifestPath: files[0]! } };
   if (d.ok) {
     core.info(`deployed ${d.deployedImage} (previous ${d.previousImage}); backup ${d.preDeploy.manifest.id}`);
@@ -294,14 +325,30 @@ async function runVerify(settings: Settings, host: RemoteHost): Promise<Outcome>
   core.setOutput('deployed-image', facts.probe.imageVariable);
   const dir = workDir(`verify-${settings.run.runId || newBackupId(new Date())}`);
   const path = join(dir, 'verify-report.json');
-  writeFileSync(path, `${JSON.stringify({ image: facts.probe.imageVariable, ...report }, null, 2)}\n`);
-  const uploaded = await upload(settings, `eqmd-verify-${settings.run.runId || Date.now()}`, dir, [path]);
-  await core.summary.addRaw(verifySummary(facts.probe.imageVariable, report) + uploaded.text).write();
+  writeFileSync(
+    path,
+    `${JSON.stringify({ image: facts.probe.imageVariable, ...reportForUpload(report) }, null, 2)}\n`,
+  );
+  // No set is made by verify: the app output stays on the runner only.
+  const appOutput = keepAppOutputOnRunner(
+    dir,
+    [{ label: 'the verification', report }],
+    null,
+    settings.output,
+    secretValues(),
+  );
+  const uploaded = await upload(settings, `eqmd-verify-${settings.run.runId || Date.now()}`, dir, [
+    path,
+    ...(appOutput?.uploads ?? []),
+  ]);
+  await core.summary
+    .addRaw(verifySummary(facts.probe.imageVariable, report, appOutput?.ref ?? null) + uploaded.text)
+    .write();
   if (!report.healthy) {
     core.setFailed(`verification failed: ${failedChecks(report)}`);
   }
   return {
-    event: verifyEvent(facts.probe.imageVariable, report),
+    event: { ...verifyEvent(facts.probe.imageVariable, report), appOutput: appOutput?.ref ?? null },
     where: { artifact: uploaded.artifact, manifestPath: path },
   };
 }
@@ -317,27 +364,38 @@ async function runRollback(settings: Settings, host: RemoteHost): Promise<Outcom
   const files: string[] = [];
   if (r.snapshot) {
     files.push(join(dir, 'manifest.json'));
-    writeFileSync(files[0]!, `${JSON.stringify(r.snapshot.manifest, null, 2)}\n`);
+    writeFileSync(
+      files[0]!,
+      `${JSON.stringify(manifestForUpload(r.snapshot.manifest, settings.output), null, 2)}\n`,
+    );
     core.setOutput('backup-id', r.snapshot.manifest.id);
     core.setOutput('manifest', files[0]!);
   }
   const reportPath = join(dir, 'rollback-report.json');
-  const { snapshot, ...rest } = r;
+  const { snapshot, verify, ...rest } = r;
   writeFileSync(
     reportPath,
-    `${JSON.stringify({ ...rest, snapshot: snapshot?.manifest.id ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ ...rest, verify: reportForUpload(verify), snapshot: snapshot?.manifest.id ?? null }, null, 2)}\n`,
   );
   files.push(reportPath);
+  const appOutput = keepAppOutputOnRunner(
+    dir,
+    [{ label: `the verification after the rollback to ${r.target}`, report: r.verify }],
+    r.appOutputOnHost,
+    settings.output,
+    secretValues(),
+  );
+  files.push(...(appOutput?.uploads ?? []));
   core.setOutput('previous-image', r.previousImage);
   core.setOutput('deployed-image', r.deployedImage);
   core.setOutput('rolled-back', String(r.rolledBack));
   core.setOutput('health', r.healthy ? 'healthy' : 'unhealthy');
   const artifactName = `eqmd-rollback-${r.snapshot?.manifest.id ?? settings.run.runId ?? Date.now()}`;
-  const event = rollbackEvent(r);
+  const event = { ...rollbackEvent(r), appOutput: appOutput?.ref ?? null };
   writeIncident(settings, event, dir, artifactName, files);
   const uploaded = await upload(settings, artifactName, dir, files);
   const view = { ...r, snapshot: r.snapshot ? { id: r.snapshot.manifest.id, dir: r.snapshot.dir } : null };
-  await core.summary.addRaw(rollbackSummary(view, uploaded.text)).write();
+  await core.summary.addRaw(rollbackSummary(view, uploaded.text, appOutput?.ref ?? null)).write();
   if (r.failure) core.setFailed(`rollback to ${r.target} incomplete: ${r.failure}`);
   else core.info(`rolled back to ${r.target}: ${r.deployedImage} healthy`);
   return { event, where: { artifact: uploaded.artifact, manifestPath: files[0]! } };

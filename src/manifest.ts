@@ -1,6 +1,5 @@
 import type { ComposeFlavor } from './compose.js';
 import type { RunInfo } from './settings.js';
-import { BACKUP_ID } from './validate.js';
 
 export const MANIFEST_SCHEMA = 'eqmd-rollback/manifest@1';
 
@@ -38,7 +37,7 @@ export interface Manifest {
   schema: typeof MANIFEST_SCHEMA;
   id: string;
   created: string;
-  reason: string;
+  reason: ManifestReason;
   host: { name: string; address: string };
   project: string;
   projectDir: string;
@@ -69,6 +68,17 @@ export interface Manifest {
   restoreTarget?: string;
   tool: { name: string; version: string };
 }
+
+/** Why a set was made: every reason the action writes, and so the only ones a manifest may carry. */
+export const MANIFEST_REASONS = [
+  'manual',
+  'pre-deploy',
+  'pre-restore',
+  'failed-deploy',
+  'failed-candidate',
+  'interrupted-deploy',
+] as const;
+export type ManifestReason = (typeof MANIFEST_REASONS)[number];
 
 /**
  * Reasons of sets that hold a state something was rolled back from: a failed release, what a rollback
@@ -105,44 +115,4 @@ export function summarize(m: Manifest): SetSummary {
     verified: m.verified,
     bytes: m.totalBytes,
   };
-}
-
-export type ParsedSet =
-  { dir: string; ok: true; manifest: Manifest } | { dir: string; ok: false; problem: string };
-
-/** Parses one manifest read from the host; anything unexpected is a problem, never a crash or a guess. */
-export function parseManifest(dir: string, text: string): ParsedSet {
-  if (!text) return { dir, ok: false, problem: 'no manifest.json (incomplete or foreign directory)' };
-  let m: Partial<Manifest>;
-  try {
-    m = JSON.parse(text) as Partial<Manifest>;
-  } catch {
-    return { dir, ok: false, problem: 'manifest.json is not valid JSON' };
-  }
-  if (m.schema !== MANIFEST_SCHEMA)
-    return { dir, ok: false, problem: `unknown manifest schema ${JSON.stringify(m.schema)}` };
-  if (typeof m.id !== 'string' || !BACKUP_ID.test(m.id) || m.id !== dir) {
-    return { dir, ok: false, problem: `manifest id ${JSON.stringify(m.id)} does not match its directory` };
-  }
-  if (
-    !Array.isArray(m.files) ||
-    typeof m.project !== 'string' ||
-    typeof m.created !== 'string' ||
-    typeof m.reason !== 'string' ||
-    !m.image ||
-    !m.database
-  ) {
-    return { dir, ok: false, problem: 'manifest lacks files, project, created, reason, image or database' };
-  }
-  return { dir, ok: true, manifest: m as Manifest };
-}
-
-/** Splits the NUL-separated `dir\0manifest\0` pairs printed by readManifestsStep. */
-export function parseManifestListing(stdout: Buffer): ParsedSet[] {
-  const parts = stdout.toString('utf8').split('\0');
-  const sets: ParsedSet[] = [];
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    sets.push(parseManifest(parts[i] ?? '', parts[i + 1] ?? ''));
-  }
-  return sets;
 }

@@ -75,6 +75,14 @@ export interface OutputSettings {
   artifactName: string;
   artifactRetentionDays: number;
   dryRun: boolean;
+  /**
+   * Publish the app's own output of a failed verification (health body, check output, log lines) in
+   * the summary, incident note and artifact, capped and with secrets masked. Off: it is kept on the
+   * host and the runner only, since it can carry patient data.
+   */
+  publishAppOutput: boolean;
+  /** Keep the host's address in the uploaded manifests (off: blanked, as examples keep it secret). */
+  publishHostAddress: boolean;
 }
 
 /** The workflow run that caused this action to run; recorded in manifests. */
@@ -217,6 +225,8 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     artifactName: input('artifact-name') && v.artifactName('artifact-name', input('artifact-name')),
     artifactRetentionDays: v.integer('artifact-retention-days', input('artifact-retention-days'), 0, 90),
     dryRun: v.bool('dry-run', input('dry-run')),
+    publishAppOutput: v.bool('publish-app-output', input('publish-app-output')),
+    publishHostAddress: v.bool('publish-host-address', input('publish-host-address')),
   };
   const version = input('version');
   if (command === 'deploy' && !version) throw new InputError('version', '', 'the tag to deploy, e.g. v1.2.0');
@@ -470,6 +480,8 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'upload-artifact': 'true',
   'artifact-retention-days': '0',
   'dry-run': 'false',
+  'publish-app-output': 'false',
+  'publish-host-address': 'false',
   'auto-rollback': 'true',
   'restore-database': 'auto',
   strategy: 'recreate',
@@ -492,6 +504,7 @@ export const SECRET_INPUTS = [
   'password',
   'proxy-private-key',
   'database-url',
+  'registry-password',
   'github-token',
   'notify-webhook',
 ] as const;

@@ -1,5 +1,7 @@
 import { short } from './backup/record.js';
 import type { Manifest, SetSummary } from './manifest.js';
+import type { VerifyReport } from './operations/verify.js';
+import { appOutputMarkdown, type AppOutputRef } from './report/app-output.js';
 
 /** Markdown for the step summary. Pure: the edge writes it. */
 
@@ -26,7 +28,7 @@ export function backupSummary(m: Manifest, setDir: string, pruned: string[], art
   return [
     `## eqmd-rollback: backup ${m.id} ${m.verified ? '✅ verified' : '❌ NOT verified'}`,
     '',
-    `Project **${m.project}** (service ${m.service}) on ${m.host.name} (${m.host.address}); reason: ${m.reason}.`,
+    `Project **${m.project}** (service ${m.service}) on ${m.host.name}${m.host.address ? ` (${m.host.address})` : ''}; reason: ${m.reason}.`,
     `Set: \`${setDir}\`. Image: \`${m.image.reference}\` (${short(m.image.id.replace(/^sha256:/, ''))}), kept as \`${m.image.backupTag}\`.`,
     `Database: ${db}.`,
     '',
@@ -79,26 +81,18 @@ function checkTable(rows: readonly CheckRow[]): string[] {
   ];
 }
 
-export interface VerifyView {
-  healthy: boolean;
-  checks: CheckRow[];
-  lastAnswer: string;
-  container: string;
-  logTail: string;
-  decidedAfterMs: number;
-  failFast: boolean;
-}
+export type VerifyView = Pick<
+  VerifyReport,
+  'healthy' | 'checks' | 'lastAnswer' | 'container' | 'decidedAfterMs' | 'failFast'
+>;
 
 function failureDetails(v: VerifyView): string[] {
   return [
     `Probe: ${v.lastAnswer}. Container: ${v.container}. Decided after ${(v.decidedAfterMs / 1000).toFixed(1)} s${v.failFast ? ' (fail-fast)' : ''}.`,
-    ...(v.logTail.trim()
-      ? ['', '<details><summary>last log lines</summary>', '', '```', v.logTail.trim(), '```', '</details>']
-      : []),
   ];
 }
 
-export function verifySummary(image: string, v: VerifyView): string {
+export function verifySummary(image: string, v: VerifyView, appOutput: AppOutputRef | null = null): string {
   return [
     `## eqmd-rollback: verify ${v.healthy ? '✅ healthy' : '❌ unhealthy'}`,
     '',
@@ -107,6 +101,7 @@ export function verifySummary(image: string, v: VerifyView): string {
     ...checkTable(v.checks),
     '',
     ...(v.healthy ? [] : failureDetails(v)),
+    ...appOutputMarkdown(appOutput),
     '',
   ].join('\n');
 }
@@ -130,7 +125,11 @@ export interface DeployView {
 
 const secs = (ms: number | null): string => (ms === null ? '–' : `${(ms / 1000).toFixed(1)} s`);
 
-export function deploySummary(d: DeployView, artifact: string): string {
+export function deploySummary(
+  d: DeployView,
+  artifact: string,
+  appOutput: AppOutputRef | null = null,
+): string {
   const headline = d.ok
     ? `✅ deployed \`${d.deployedImage}\``
     : d.rolledBack
@@ -145,7 +144,15 @@ export function deploySummary(d: DeployView, artifact: string): string {
     ...(d.verify ? ['### Verification of the new version', '', ...checkTable(d.verify.checks), ''] : []),
     ...(d.ok
       ? []
-      : ['### What failed', '', d.failure, '', ...(d.verify ? failureDetails(d.verify) : []), '']),
+      : [
+          '### What failed',
+          '',
+          d.failure,
+          '',
+          ...(d.verify ? failureDetails(d.verify) : []),
+          ...appOutputMarkdown(appOutput),
+          '',
+        ]),
     ...(d.restored.length || d.rolledBack
       ? [
           '### What was restored',
@@ -183,7 +190,11 @@ export interface RollbackView {
   failure: string;
 }
 
-export function rollbackSummary(r: RollbackView, artifact: string): string {
+export function rollbackSummary(
+  r: RollbackView,
+  artifact: string,
+  appOutput: AppOutputRef | null = null,
+): string {
   const ok = !r.failure;
   return [
     `## eqmd-rollback: ${ok ? '✅' : '❌'} ${r.mode} rollback to ${r.target} (scope ${r.scope})`,
@@ -203,6 +214,7 @@ export function rollbackSummary(r: RollbackView, artifact: string): string {
     '',
     ...(r.verify ? ['### Verification', '', ...checkTable(r.verify.checks), ''] : []),
     ...(r.verify && !r.verify.healthy ? failureDetails(r.verify) : []),
+    ...appOutputMarkdown(appOutput),
     ...(r.notes.length ? ['### Notes', '', ...r.notes.map((n) => `- ${n}`), ''] : []),
     artifact,
     '',

@@ -3,19 +3,19 @@ import { InputError } from './errors.js';
 /** Allowlists for input values. Each check throws an InputError naming the input, value and expected form. */
 
 export const DOCKER_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const HOSTNAME =
+export const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
-const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
+export const IPV6 = /^[0-9A-Fa-f:.]{2,45}$/;
 const USERNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
-const COMPOSE_PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const SERVICE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const ENV_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-const VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const COMPOSE_PROJECT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const SERVICE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const ENV_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export const VOLUME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 // Control characters (newline above all) would break a command line; a path never needs them.
 // eslint-disable-next-line no-control-regex
-const PATH_CHARS = /^[^\0-\x1f\x7f]+$/;
+export const PATH_CHARS = /^[^\0-\x1f\x7f]+$/;
 const REPO_PATH = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const IMAGE_REPOSITORY = new RegExp(
+export const IMAGE_REPOSITORY = new RegExp(
   `^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:]+\\])(?::[0-9]{1,5})?/)?${REPO_PATH}(?:/${REPO_PATH})*$`,
 );
 const FINGERPRINT = /^SHA256:([A-Za-z0-9+/]{43})=?$/;

@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -49,6 +49,9 @@ const inputs = (over: Record<string, string>): Record<string, string> => ({
   'notify-webhook': gh.webhookUrl,
   ...over,
 });
+
+/** In v3's health answer body and its log (testhost/variants/v3): the stand-in for patient data. */
+const APP_MARKER = 'EQMD-APP-OUTPUT-7f3a';
 
 async function run(over: Record<string, string>, env: Record<string, string> = {}) {
   gh.api.length = 0;
@@ -232,6 +235,23 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     ]) {
       assert.ok(note.includes(fragment), `incident.md lacks: ${fragment}\n${note}`);
     }
+
+    // v3's health body and its log carry a marker (a stand-in for a patient's data): it is published
+    // nowhere, and it is kept on the host in the failed-state set, readable by the deploy user only.
+    const published = {
+      log: r.stdout,
+      summary: r.summary,
+      artifact: JSON.stringify(files),
+      webhook: JSON.stringify(gh.webhook),
+      deployments: JSON.stringify(gh.api),
+    };
+    for (const [where, text] of Object.entries(published))
+      assert.ok(!text.includes(APP_MARKER), `the app's output reached the ${where}`);
+    const kept = join(c.projectDir, 'backups', failedState.id, 'app-output.txt');
+    assert.match(readFileSync(kept, 'utf8'), new RegExp(APP_MARKER));
+    assert.equal(statSync(kept).mode & 0o777, 0o600);
+    assert.match(r.summary, new RegExp(`is not published: it is kept in \`${kept}\` on the host`));
+    assert.match(note, /is not published: it is kept in/);
   });
 
   test('a manual rollback: deployment of the restored version, success, the replaced one inactive', async () => {
@@ -323,13 +343,13 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     assert.match(
       annotations(r).join('\n'),
       new RegExp(
-        `::error title=Verification failed::Failed check: smoke: exit 3: exit 3.*Image ${image('v1')}\\.`,
+        `::error title=Verification failed::Failed check: smoke command 1 of 1: exit 3\\..*Image ${image('v1')}\\.`,
       ),
     );
     assert.equal(gh.webhook.length, 1);
     assert.match(
       (gh.webhook[0]!.body as { text: string }).text,
-      new RegExp(`\\] Verification of ${image('v1')} FAILED\nFailed: smoke: exit 3`),
+      new RegExp(`\\] Verification of ${image('v1')} FAILED\nFailed: smoke command 1 of 1: exit 3`),
     );
   });
 

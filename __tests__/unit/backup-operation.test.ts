@@ -5,6 +5,7 @@ import type { Manifest } from '../../src/manifest.js';
 import { backup, type PendingCleanup } from '../../src/operations/backup.js';
 import { parseSettings } from '../../src/settings.js';
 import { appContainer, appImage, FakeHost, silentLog } from './fake-host.js';
+import { validManifest } from './manifest-fixture.js';
 
 const ID = '20261124T101530Z-abcdef';
 const SHA = 'a'.repeat(64);
@@ -21,19 +22,12 @@ const settings = (over: Record<string, string> = {}) => {
   return parseSettings((n) => inputs[n] ?? '', { GITHUB_RUN_ID: '42', GITHUB_REPOSITORY: 'org/app' });
 };
 
-const manifestOf = (id: string, project: string, created: string): Manifest =>
-  ({
-    schema: 'eqmd-rollback/manifest@1',
-    id,
-    project,
-    service: 'eqmd',
-    created,
-    reason: 'manual',
-    verified: true,
-    files: [],
-    database: { kind: 'none' },
-    image: { id: 'sha256:1111', backupTag: `eqmd-rollback/${project}:${id}` },
-  }) as unknown as Manifest;
+/** A valid manifest (the listing is validated) whose id must be the one given. */
+const manifestOf = (id: string, project: string, created: string): Manifest => {
+  const m = validManifest({ created, project, suffix: id.slice(-6) });
+  assert.equal(m.id, id);
+  return m;
+};
 
 /** A healthy SQLite host; tests override single rules to inject faults. */
 function sqliteHost(existing: Manifest[] = []): FakeHost {
@@ -65,7 +59,7 @@ const pgChecksums = {
 
 const opts = (pending: (PendingCleanup | null)[] = []) => ({
   id: ID,
-  reason: 'manual',
+  reason: 'manual' as const,
   now: new Date('2026-11-24T10:15:30Z'),
   toolVersion: '0.1.0',
   onPending: (p: PendingCleanup | null) => pending.push(p),

@@ -31,7 +31,7 @@ import { sqliteRestoreStep, volumeRestoreStep } from '../../src/restore/commands
 import { parseChecksums, postgresResult } from '../../src/backup/record.js';
 import type { Step } from '../../src/backup/steps.js';
 import { composeArgv } from '../../src/compose.js';
-import { parseManifestListing } from '../../src/manifest.js';
+import { parseManifestListing } from '../../src/manifest-read.js';
 import { parseProbe } from '../../src/probe.js';
 
 /** Runs a step's command with the local shell, as the remote login shell would. */

@@ -37,16 +37,20 @@ const failedVerify: VerifyReport = {
   ],
   decidedAfterMs: 4200,
   failFast: true,
-  lastAnswer: 'HTTP 500: unhealthy',
+  lastAnswer: 'HTTP 500',
   container: 'eqmd-a-eqmd-1 (running)',
-  logTail: 'Applying records.0003_remove_patient_notes... OK',
+  appOutput: {
+    healthBody: 'unhealthy: PATIENT-MARKER',
+    commands: [],
+    logTail: 'Applying records.0003_remove_patient_notes... OK',
+  },
 };
 const goodVerify: VerifyReport = {
   ...failedVerify,
   healthy: true,
   checks: [{ check: 'HTTP health http://localhost:8778/health/', ok: true, detail: 'HTTP 200 after 0.4 s' }],
-  lastAnswer: 'HTTP 200: ok',
-  logTail: '',
+  lastAnswer: 'HTTP 200',
+  appOutput: { healthBody: '', commands: [], logTail: '' },
 };
 const set = (id: string, created: string) => ({
   manifest: { id, created } as DeployResult['preDeploy']['manifest'],
@@ -72,6 +76,7 @@ const deployResult = (over: Partial<DeployResult>): DeployResult => ({
   notes: [],
   failure: '',
   timings: { totalMs: 1, detectMs: 1, recoveryMs: null },
+  appOutputOnHost: null,
   ...over,
 });
 const good = deployEvent(
@@ -108,6 +113,7 @@ const rollbackDone = (over: Partial<RollbackDone>): RollbackDone => ({
   notes: ['database not restored: the schema is unchanged'],
   verify: goodVerify,
   failure: '',
+  appOutputOnHost: null,
   ...over,
 });
 const manual = rollbackEvent(rollbackDone({}));
@@ -129,11 +135,8 @@ test('events: outcome, failed checks (not the skipped ones), probe, restore poin
     rolled.failedChecks.map((c) => c.check),
     ['HTTP health http://localhost:8778/health/'],
   );
-  assert.deepEqual(rolled.probe, {
-    lastAnswer: 'HTTP 500: unhealthy',
-    container: 'eqmd-a-eqmd-1 (running)',
-    logTail: 'Applying records.0003_remove_patient_notes... OK',
-  });
+  assert.deepEqual(rolled.probe, { lastAnswer: 'HTTP 500', container: 'eqmd-a-eqmd-1 (running)' });
+  assert.ok(!JSON.stringify(rolled).includes('PATIENT-MARKER'), 'the event carries no app output');
   assert.deepEqual(rolled.restoredFrom, { id: PRE.manifest.id, created: PRE.manifest.created });
   assert.equal(rolled.undoSet?.id, FAILED.manifest.id);
   assert.equal(deployEvent(deployResult({ failure: 'x' }), 'v3').outcome, 'failed');
@@ -354,14 +357,21 @@ test('incident note: what failed, probe, restored, data-loss window and how to u
     projectDir: '/srv/eqmd',
     artifactName: 'eqmd-deploy-x',
   };
-  const note = incidentNote(rolled, ctx);
+  const kept = {
+    keptAt: [
+      { path: `${FAILED.dir}/app-output.txt`, on: 'host' as const },
+      { path: '/tmp/r/app-output.txt', on: 'runner' as const },
+    ],
+    published: '',
+  };
+  const note = incidentNote({ ...rolled, appOutput: kept }, ctx);
   for (const fragment of [
     '# Incident: Deploy of v3 failed and was rolled back automatically',
     `- Run: ${T.logUrl}`,
     '- Who: alice',
     '| HTTP health http://localhost:8778/health/ | 3 server errors in a row (HTTP 500) |',
-    'Last probe answer: HTTP 500: unhealthy. Container: eqmd-a-eqmd-1 (running).',
-    'Applying records.0003_remove_patient_notes... OK',
+    'Last probe answer: HTTP 500. Container: eqmd-a-eqmd-1 (running).',
+    `is not published: it is kept in \`${FAILED.dir}/app-output.txt\` on the host and \`/tmp/r/app-output.txt\` on the runner`,
     `- ${DB_RESTORED}`,
     'Verification of the restored version: passed.',
     `Writes made between ${PRE.manifest.created} (backup set \`${PRE.manifest.id}\`) and ${FAILED.manifest.created}`,
@@ -372,6 +382,15 @@ test('incident note: what failed, probe, restored, data-loss window and how to u
     assert.ok(note.includes(fragment), `missing: ${fragment}\n---\n${note}`);
   }
   assert.ok(!note.includes('database check'), 'checks skipped after the failure are not blamed');
+  assert.ok(
+    !note.includes('Applying records') && !note.includes('PATIENT-MARKER'),
+    'no app output by default',
+  );
+  const published = incidentNote(
+    { ...rolled, appOutput: { ...kept, published: 'log: PATIENT-MARKER' } },
+    ctx,
+  );
+  assert.ok(published.includes('log: PATIENT-MARKER'), 'published when asked');
   const m = incidentNote(manual, ctx);
   assert.match(m, /# Incident: Rollback to backup set 20261120T080000Z-cccccc/);
   assert.match(m, /Nothing in this run: the rollback was asked for by the operator/);

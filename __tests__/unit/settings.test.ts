@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../src/errors.js';
 import { INPUT_DEFAULTS, parseSettings, SECRET_INPUTS } from '../../src/settings.js';
 import { TOOL_VERSION } from '../../src/version.js';
@@ -118,7 +119,20 @@ test('action.yml declares exactly the defaults the parser assumes, and the secre
     if (/^outputs:/.test(line)) break;
   }
   assert.deepEqual(declared, INPUT_DEFAULTS);
-  for (const secret of SECRET_INPUTS) assert.match(yml, new RegExp(`^  ${secret}:`, 'm'));
+});
+
+test('every input action.yml documents as a secret is masked, and only those', () => {
+  const inputs = (
+    parseYaml(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')) as {
+      inputs: Record<string, { description: string }>;
+    }
+  ).inputs;
+  const documented = Object.entries(inputs)
+    .filter(([, i]) => /\bA secret\.\s*$/.test(i.description))
+    .map(([name]) => name)
+    .sort();
+  assert.deepEqual([...SECRET_INPUTS].sort(), documented);
+  assert.ok(documented.includes('registry-password'));
 });
 
 test('TOOL_VERSION matches package.json', () => {

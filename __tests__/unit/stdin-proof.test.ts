@@ -7,14 +7,21 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { finalizeStep, postgresUrlStep, setPaths, sqliteStep } from '../../src/backup/commands.js';
+import {
+  finalizeStep,
+  keepFileStep,
+  postgresUrlStep,
+  setPaths,
+  sqliteStep,
+} from '../../src/backup/commands.js';
 import type { Step } from '../../src/backup/steps.js';
-import { loginStep } from '../../src/deploy/commands.js';
+import { pullStep } from '../../src/deploy/commands.js';
 import {
   pgDropNewStep,
   pgRestoreIntoNewStep,
@@ -71,8 +78,13 @@ test('every step that takes data on stdin is one of those proven here', () => {
   // A tripwire: a new stdin step must join the table below (and prove its input) or this fails.
   const withStdin = [
     finalizeStep(setPaths('/b', '20261124T101530Z-abcdef'), '{}'),
+    keepFileStep('/b/x/app-output.txt', 'text'),
     postgresUrlStep(setPaths('/b', '20261124T101530Z-abcdef'), URL),
-    loginStep('registry.example:5000', 'u', 'pw'),
+    pullStep('registry.example:5000/eqmd:v2', {
+      registry: 'registry.example:5000',
+      username: 'u',
+      password: 'pw',
+    }),
     pgRestoreIntoNewStep(BY_URL, '/b/x/database.dump', []),
     pgSwapStep(BY_URL, '20261124T101530Z-abcdef'),
     pgDropNewStep(BY_URL),
@@ -89,8 +101,8 @@ test('every step that takes data on stdin is one of those proven here', () => {
       .filter((l) => /^\s*(return .*\{ )?stdin: /.test(l) || /\? \{ stdin: /.test(l))
       .map((l) => `${f.slice(src.length + 1)}: ${l.trim()}`),
   );
-  // finalize, postgres by URL, login, and the one pgStdin shared by the three restore steps.
-  assert.equal(stdinProps.length, 4, stdinProps.join('\n'));
+  // finalize, keep a file, postgres by URL, login, and the pgStdin shared by the three restore steps.
+  assert.equal(stdinProps.length, 5, stdinProps.join('\n'));
   // Constant data needs no stdin at all: the SQLite script and the checksum list are in the command.
   const target = { containerId: 'c1', running: true, image: 'img' };
   const owner = { id: '20261124T101530Z-abcdef', projectDir: '/srv/p' };
@@ -134,7 +146,15 @@ test('secrets on stdin: a password cut short never reaches docker login, pg_dump
   const set = setPaths(mkdtempSync(join(tmpdir(), 'eqmd-pgurl-')), '20261124T101530Z-abcdef');
   mkdirSync(set.tmp);
   const steps: [string, Step, string][] = [
-    ['registry login', loginStep('registry.example:5000', 'deployer', 'pw-123'), 'pw-123'],
+    [
+      'registry login',
+      pullStep('registry.example:5000/eqmd:v2', {
+        registry: 'registry.example:5000',
+        username: 'deployer',
+        password: 'pw-123',
+      }),
+      'pw-123',
+    ],
     ['pg_dump by URL', postgresUrlStep(set, URL), URL.password],
     ['restore into new', pgRestoreIntoNewStep(BY_URL, '/dev/null', []), URL.password],
     ['swap', pgSwapStep(BY_URL, '20261124T101530Z-abcdef'), URL.password],
@@ -159,6 +179,8 @@ test('secrets on stdin: a password cut short never reaches docker login, pg_dump
   run(steps[0]![1], 'pw-123\n', login.path);
   assert.deepEqual(login.calls(), [
     'docker login registry.example:5000 -u deployer --password-stdin stdin=pw-123',
+    'docker pull -q registry.example:5000/eqmd:v2 stdin=',
+    'docker image inspect -f {{.Id}} registry.example:5000/eqmd:v2 stdin=',
   ]);
 });
 
@@ -175,4 +197,43 @@ test('the checksum list is in the command: every listed file is checked', () => 
   writeFileSync(join(dir, 'compose.yml'), 'y\n');
   assert.notEqual(run(verifySetStep(dir, files), '').code, 0, 'the second file is checked too');
   assert.notEqual(run(verifySetStep(dir, []), '').code, 0, 'a manifest listing no files is refused');
+});
+
+test('a registry login leaves no credentials on the host: its docker config is temporary', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eqmd-login-'));
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // `docker login` writes its config where DOCKER_CONFIG says (else ~/.docker), as the real CLI does.
+  writeFileSync(
+    join(bin, 'docker'),
+    `#!/bin/sh\nif [ "$1" = login ]; then d=\${DOCKER_CONFIG:-$HOME/.docker}; mkdir -p "$d"; cat > "$d/config.json"; echo "$d" > ${dir}/config-dir; fi\nexit 0\n`,
+  );
+  chmodSync(join(bin, 'docker'), 0o755);
+  const step = pullStep('r.example/eqmd:v2', { registry: 'r.example', username: 'u', password: 'tok-123' });
+  const r = spawnSync('sh', ['-c', step.command], {
+    input: step.stdin,
+    env: { ...process.env, HOME: home, PATH: `${bin}:${process.env.PATH}` },
+  });
+  assert.equal(r.status, 0, r.stderr.toString());
+  const used = readFileSync(join(dir, 'config-dir'), 'utf8').trim();
+  assert.notEqual(used, join(home, '.docker'), 'the login does not use the user config');
+  assert.equal(existsSync(used), false, 'the temporary config (with the token) is removed');
+  assert.equal(existsSync(join(home, '.docker')), false);
+});
+
+test('a kept file (app output) cut short is never renamed into place; a whole one is, mode 0600', () => {
+  const text = `# App output\n${'log line\n'.repeat(50)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'eqmd-keep-'));
+  const path = join(dir, 'app-output.txt');
+  for (const cut of cuts(text)) {
+    const r = run(keepFileStep(path, text), cut);
+    assert.equal(r.code, STDIN_CUT_EXIT, r.stderr);
+    assert.equal(existsSync(path), false);
+  }
+  const r = run(keepFileStep(path, text), text);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(path, 'utf8'), text);
+  assert.equal(statSync(path).mode & 0o777, 0o600);
 });

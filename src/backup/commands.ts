@@ -265,6 +265,23 @@ export function finalizeStep(p: SetPaths, manifestJson: string): Step {
   };
 }
 
+/**
+ * Writes a text into a file only the deploy user can read (umask 077), proven whole before it is
+ * renamed into place: how the app's output of a failed verification is kept beside its backup set.
+ */
+export function keepFileStep(path: string, text: string): Step {
+  const part = quote(`${path}.part`);
+  return {
+    title: `Keep ${path} (readable by the deploy user only)`,
+    command: bashScript(
+      [...receiveStdin(part), `chmod 600 ${part}`, `mv -f ${part} ${quote(path)}`],
+      stdinProof(text),
+    ),
+    stdin: text,
+    stdinNote: 'the text',
+  };
+}
+
 /** Undoes a failed backup: the partial set, helper containers, the in-container copy, the tag. */
 export function cleanupStep(
   p: SetPaths,

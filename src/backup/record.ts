@@ -6,6 +6,7 @@ import {
   type DatabaseRecord,
   type Manifest,
   type ManifestFile,
+  type ManifestReason,
   type VolumeRecord,
 } from '../manifest.js';
 import type { RunInfo } from '../settings.js';
@@ -51,6 +52,9 @@ export function sqliteResult(
     report = {};
   }
   const hostSha = kv.get('host_sha256') ?? '';
+  // integrity_check lists every problem on its own line: one line in the manifest (its schema
+  // wants single-line text), the rest is in the set's database file for whoever looks.
+  const integrity = (report.integrity ?? 'unknown').replace(/\s+/g, ' ').slice(0, 200);
   const tables = report.tables ?? {};
   const rows = Object.values(tables).reduce((a, b) => a + b, 0);
   return {
@@ -59,7 +63,7 @@ export function sqliteResult(
       via: 'app-container',
       source: target.path,
       file: 'database.sqlite3',
-      integrity: report.integrity ?? 'unknown',
+      integrity,
       schemaFingerprint: report.schema ?? '',
       tables,
     },
@@ -67,7 +71,7 @@ export function sqliteResult(
       {
         check: 'SQLite integrity_check of the copy',
         ok: report.integrity === 'ok',
-        detail: report.integrity ?? 'no report',
+        detail: report.integrity === undefined ? 'no report' : integrity,
       },
       {
         check: 'SQLite copy identical on the host',
@@ -179,7 +183,7 @@ export function filesCheck(files: readonly ManifestFile[], expected: readonly st
 export function buildManifest(x: {
   id: string;
   created: Date;
-  reason: string;
+  reason: ManifestReason;
   hostName: string;
   address: string;
   project: string;

@@ -18,26 +18,36 @@ export function repositoryOf(reference: string): string {
   return colon > slash ? noDigest.slice(0, colon) : noDigest;
 }
 
-export function loginStep(registry: string, username: string, password: string): Step {
+export interface RegistryLogin {
+  registry: string;
+  username: string;
+  /** Secret: sent on stdin only. */
+  password: string;
+}
+
+/**
+ * Pulls the release. With a registry login, the login lives in a temporary DOCKER_CONFIG that a trap
+ * removes, so no token is left in the deploy user's ~/.docker/config.json on the host.
+ */
+export function pullStep(reference: string, login?: RegistryLogin): Step {
+  const pull = [
+    `${argv('docker', 'pull', '-q', reference)} >/dev/null`,
+    `docker image inspect -f '{{.Id}}' ${quote(reference)}`,
+  ];
+  if (!login) return { title: `Pull ${reference}`, command: bashScript(pull) };
   return {
-    title: `Log in to ${registry} on the host`,
+    title: `Log in to ${login.registry} (a temporary docker config) and pull ${reference}`,
     command: bashScript([
       // A password cut short by a dropped connection must not reach `docker login` (see readSecretLine).
       readSecretLine('eqmd_password', 'the registry password'),
-      `printf '%s' "$eqmd_password" | ${argv('docker', 'login', registry, '-u', username, '--password-stdin')} >/dev/null`,
+      'DOCKER_CONFIG=$(mktemp -d)',
+      'export DOCKER_CONFIG',
+      `trap 'rm -rf "$DOCKER_CONFIG"' EXIT`,
+      `printf '%s' "$eqmd_password" | ${argv('docker', 'login', login.registry, '-u', login.username, '--password-stdin')} >/dev/null`,
+      ...pull,
     ]),
-    stdin: `${password}\n`,
+    stdin: `${login.password}\n`,
     stdinNote: 'the registry password',
-  };
-}
-
-export function pullStep(reference: string): Step {
-  return {
-    title: `Pull ${reference}`,
-    command: bashScript([
-      `${argv('docker', 'pull', '-q', reference)} >/dev/null`,
-      `docker image inspect -f '{{.Id}}' ${quote(reference)}`,
-    ]),
   };
 }
 
@@ -71,23 +81,39 @@ export function preDeployStep(
 /**
  * Rewrites only the image variable's line(s) in the env file: every other byte (comments, order,
  * CRLF endings, a missing final newline) is kept. Written to a temp file beside it, synced, renamed.
+ * The file, the variable and the reference are positional parameters: the script is constant text,
+ * and the name is compared as a string, never used as a pattern (a reference read from a tampered
+ * manifest once reached a sed expression, whose `e` flag runs commands).
  */
 export function setImageVariableStep(envPath: string, variable: string, reference: string): Step {
   return {
     title: `Set ${variable}=${reference} in ${envPath}`,
-    command: bashScript([
-      `f=${quote(envPath)}`,
-      `grep -Eq ${quote(`^[[:space:]]*${variable}[[:space:]]*=`)} "$f" || { echo "${variable} is not set in $f" >&2; exit 3; }`,
-      'tmp=$(mktemp "$(dirname "$f")/.eqmd-rollback-env.XXXXXX")',
-      `trap 'rm -f "$tmp"' EXIT`,
-      "cr=$'\\r'",
-      `sed -E "s|^([[:space:]]*${variable}[[:space:]]*=)[^$cr]*|\\1${reference}|" "$f" > "$tmp"`,
-      'chmod --reference="$f" "$tmp"',
-      'chown --reference="$f" "$tmp" 2>/dev/null || true',
-      'sync "$tmp"',
-      'mv -f "$tmp" "$f"',
-      'sync "$(dirname "$f")"',
-    ]),
+    command: bashScript(
+      [
+        'f=$1 var=$2 ref=$3',
+        'mapfile -t lines < "$f"',
+        'ends_nl=1; [ ! -s "$f" ] || [ -z "$(tail -c1 "$f")" ] || ends_nl=0',
+        "re='^([[:space:]]*)([A-Za-z_][A-Za-z0-9_]*)([[:space:]]*=)'",
+        'tmp=$(mktemp "$(dirname "$f")/.eqmd-rollback-env.XXXXXX")',
+        `trap 'rm -f "$tmp"' EXIT`,
+        'found=0 i=0',
+        'for line in "${lines[@]}"; do',
+        '  i=$((i + 1)) cr= body=$line',
+        "  case $line in *$'\\r') cr=$'\\r' body=${line%$'\\r'} ;; esac",
+        '  if [[ $body =~ $re ]] && [ "${BASH_REMATCH[2]}" = "$var" ]; then',
+        `    printf '%s%s%s' "\${BASH_REMATCH[0]}" "$ref" "$cr"; found=1`,
+        `  else printf '%s' "$line"; fi`,
+        `  if [ "$i" -lt "\${#lines[@]}" ] || [ "$ends_nl" = 1 ]; then printf '\\n'; fi`,
+        'done > "$tmp"',
+        '[ "$found" = 1 ] || { echo "$var is not set in $f" >&2; exit 3; }',
+        'chmod --reference="$f" "$tmp"',
+        'chown --reference="$f" "$tmp" 2>/dev/null || true',
+        'sync "$tmp"',
+        'mv -f "$tmp" "$f"',
+        'sync "$(dirname "$f")"',
+      ],
+      [envPath, variable, reference],
+    ),
   };
 }
 

@@ -23,14 +23,27 @@ export function judgeHeldLock(held: HeldLock, commandTimeoutSeconds: number): Lo
   return { kind: 'wait' };
 }
 
+/** One field of the owner record as it may be shown: short, one line, printable; else nothing. */
+function field(value: unknown, max = 200): string {
+  return typeof value === 'string' && value.length <= max && /^[\x20-\x7e]*$/.test(value) ? value : '';
+}
+
+/**
+ * The lock's owner.json is host data (anyone who can write the project dir can plant one): each field
+ * is shown only when it is short printable text, and an unreadable record is never quoted.
+ */
 export function describeOwner(ownerJson: string): string {
+  let o: Record<string, unknown>;
   try {
-    const o = JSON.parse(ownerJson) as Record<string, string>;
-    const run = o.runUrl || (o.runId ? `run ${o.runId}` : 'a run');
-    return `${o.command ?? 'an operation'} by ${o.actor || 'unknown'} (${o.repository || 'unknown repository'}, ${run}) since ${o.started ?? 'unknown time'}`;
+    const parsed: unknown = JSON.parse(ownerJson);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    o = parsed as Record<string, unknown>;
   } catch {
-    return ownerJson
-      ? `an unreadable owner record (${ownerJson.slice(0, 80)})`
-      : 'an owner that left no record (taken by hand?)';
+    return ownerJson ? 'an unreadable owner record' : 'an owner that left no record (taken by hand?)';
   }
+  const command = ['backup', 'deploy', 'rollback'].includes(field(o.command)) ? field(o.command) : '';
+  const runId = /^[0-9]{1,20}$/.test(field(o.runId)) ? field(o.runId) : '';
+  const runUrl = /^https?:\/\/\S+$/.test(field(o.runUrl, 500)) ? field(o.runUrl, 500) : '';
+  const run = runUrl || (runId ? `run ${runId}` : 'a run');
+  return `${command || 'an operation'} by ${field(o.actor) || 'unknown'} (${field(o.repository) || 'unknown repository'}, ${run}) since ${field(o.started) || 'unknown time'}`;
 }

@@ -30,7 +30,7 @@ import type { Step } from '../backup/steps.js';
 import { inProject } from '../compose.js';
 import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { Manifest, VolumeRecord } from '../manifest.js';
+import type { Manifest, ManifestReason, VolumeRecord } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import { checkSetsStep } from '../restore/commands.js';
 import { chooseSetsToPrune } from '../retention.js';
@@ -50,7 +50,7 @@ export interface PendingCleanup {
 
 export interface BackupOptions {
   id: string;
-  reason: string;
+  reason: ManifestReason;
   now: Date;
   toolVersion: string;
   /** Called with what to clean up before anything is written, and with null once the set is complete. */

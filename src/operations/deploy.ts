@@ -3,7 +3,6 @@ import { inProject } from '../compose.js';
 import {
   candidateStartStep,
   composeConfigStep,
-  loginStep,
   preDeployStep,
   pullStep,
   registryOf,
@@ -14,6 +13,7 @@ import {
 } from '../deploy/commands.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
+import type { ManifestReason } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import { decideDatabaseRestore } from '../deploy/decide.js';
@@ -26,10 +26,11 @@ import { rollbackToSet, takeSnapshot, type RollbackOptions, type SetOnHost } fro
 import { formatPlan, runStep } from './run-step.js';
 import { currentContainer } from './service.js';
 import { verifyContainer, type VerifyReport } from './verify.js';
+import { keepAppOutput } from './app-output.js';
 
 export interface DeployOptions {
   /** Reason recorded on the safety backup: pre-deploy, or pre-restore for a rollback to a version. */
-  reason?: string;
+  reason?: ManifestReason;
   newId: () => string;
   now: () => Date;
   toolVersion: string;
@@ -56,6 +57,8 @@ export interface DeployResult {
   notes: string[];
   failure: string;
   timings: { totalMs: number; detectMs: number | null; recoveryMs: number | null };
+  /** Where the app's output of the failed verification is kept on the host (null: nothing kept there). */
+  appOutputOnHost: string | null;
 }
 
 export type DeployOutcome = { dryRun: true; plan: string } | DeployResult;
@@ -105,10 +108,12 @@ export async function deploy(
 
   const before: Step[] = [
     composeConfigStep(t),
-    ...(d.registryUsername
-      ? [loginStep(registryOf(repository), d.registryUsername, d.registryPassword)]
-      : []),
-    pullStep(reference),
+    pullStep(
+      reference,
+      d.registryUsername
+        ? { registry: registryOf(repository), username: d.registryUsername, password: d.registryPassword }
+        : undefined,
+    ),
     ...(d.preDeployCommand
       ? [preDeployStep(t, app.imageVariable, reference, app.service, d.preDeployCommand)]
       : []),
@@ -178,6 +183,7 @@ export async function deploy(
     notes: [],
     failure: '',
     timings: { totalMs: 0, detectMs: null, recoveryMs: null },
+    appOutputOnHost: null,
   };
   if (resumeFrom) {
     // Detected now, not after the switch: the rollback point must be startable.
@@ -251,6 +257,11 @@ export async function deploy(
       } else {
         result.healthy = await productionHealthy(host, settings, log, facts.project);
       }
+      if (result.failedState)
+        result.appOutputOnHost = await keepAppOutput(host, log, result.failedState.dir, [
+          { label: `the candidate of ${reference}`, report: candidate },
+          { label: 'production after the database restore', report: result.rollbackVerify },
+        ]);
       return finish(result);
     }
   }
@@ -296,6 +307,11 @@ export async function deploy(
   result.deployedImage = rb.image;
   result.healthy = !!rb.verify?.healthy;
   result.timings.recoveryMs = clock() - recoveryStart;
+  if (rb.failedState)
+    result.appOutputOnHost = await keepAppOutput(host, log, rb.failedState.dir, [
+      { label: `the verification of ${reference}`, report: result.verify },
+      { label: 'the verification after the rollback', report: rb.verify },
+    ]);
   return finish(result);
 }
 

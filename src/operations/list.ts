@@ -1,6 +1,7 @@
 import { readManifestsStep } from '../backup/commands.js';
 import type { Log } from '../log.js';
-import { parseManifestListing, summarize, type Manifest, type SetSummary } from '../manifest.js';
+import { summarize, type Manifest, type SetSummary } from '../manifest.js';
+import { parseManifestListing } from '../manifest-read.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import { gatherFacts } from './facts.js';

@@ -3,7 +3,7 @@ import { restoreEnvStep, retagStep, setImageVariableStep, upStep } from '../depl
 import { decideDatabaseRestore, restoredImage, type SnapshotResult } from '../deploy/decide.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { Manifest, ManifestFile } from '../manifest.js';
+import type { Manifest, ManifestFile, ManifestReason } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import { verifySetStep, volumeRestoreStep } from '../restore/commands.js';
 import type { Settings } from '../settings.js';
@@ -55,7 +55,7 @@ export interface StoppedService {
 }
 
 export interface RollbackOptions {
-  snapshotReason: string;
+  snapshotReason: ManifestReason;
   onStopped?: (s: StoppedService | null) => void;
   newId: () => string;
   now: () => Date;
@@ -228,7 +228,13 @@ export async function takeSnapshot(
   settings: Settings,
   log: Log,
   opts: Pick<RollbackOptions, 'newId' | 'now' | 'toolVersion' | 'onPending'>,
-  what: { reason: string; database: boolean; volumes: string[]; project?: string; restoreTarget?: string },
+  what: {
+    reason: ManifestReason;
+    database: boolean;
+    volumes: string[];
+    project?: string;
+    restoreTarget?: string;
+  },
 ): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
   try {
     const out = await backup(

@@ -11,6 +11,7 @@ import { readSets } from './list.js';
 import { unfinishedRestoreTarget } from '../rerun.js';
 import { APP_PARTS, rollbackToSet, type RestoreParts, type SetOnHost } from './rollback-to-set.js';
 import type { VerifyReport } from './verify.js';
+import { keepAppOutput } from './app-output.js';
 
 export interface RollbackDone {
   dryRun: false;
@@ -28,6 +29,8 @@ export interface RollbackDone {
   notes: string[];
   verify: VerifyReport | null;
   failure: string;
+  /** Where the app's output of a failed verification is kept on the host (null: nothing kept there). */
+  appOutputOnHost: string | null;
 }
 
 export type RollbackOutcome = { dryRun: true; plan: string } | RollbackDone;
@@ -78,6 +81,7 @@ export async function rollback(
       healthy: out.healthy,
       snapshot: out.preDeploy,
       restored: out.ok ? [`image ${out.deployedImage} (pulled), env file updated`] : out.restored,
+      appOutputOnHost: out.appOutputOnHost,
       notes: out.notes,
       verify: out.rollbackVerify ?? out.verify,
       failure: out.failure,
@@ -153,6 +157,11 @@ export async function rollback(
   );
   const healthy = !!rb.verify?.healthy;
   const incomplete = rb.notes.filter((n) => n.includes('NOT restored'));
+  const appOutputOnHost = rb.failedState
+    ? await keepAppOutput(host, log, rb.failedState.dir, [
+        { label: `the verification after the rollback to ${target.id}`, report: rb.verify },
+      ])
+    : null;
   return {
     dryRun: false,
     mode,
@@ -166,6 +175,7 @@ export async function rollback(
     restored: rb.restored,
     notes: rb.notes,
     verify: rb.verify,
+    appOutputOnHost,
     failure: !healthy
       ? 'the restored version failed verification'
       : incomplete.length

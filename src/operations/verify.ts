@@ -6,16 +6,33 @@ import type { HealthUrl, VerifySettings } from '../settings.js';
 import { inContainer, staticFilesCommand } from '../verify/commands.js';
 import { describeAnswer, judge, type Observation } from '../verify/judge.js';
 
+/**
+ * What the app itself said while it was verified: the last health answer's body, the output of the
+ * checks run in its container, its last log lines. It can carry patient data (Django and PostgreSQL
+ * errors quote row values), so it is kept apart from the report: on the host and the runner, and
+ * published only when publish-app-output says so.
+ */
+export interface AppOutput {
+  healthBody: string;
+  commands: { check: string; output: string }[];
+  logTail: string;
+}
+
 export interface VerifyReport {
   healthy: boolean;
+  /** Names, results and details without app output: safe to publish. */
   checks: Check[];
   /** When the health wait ended, in ms from its start; with failFast, well before the timeout. */
   decidedAfterMs: number;
   failFast: boolean;
+  /** The last health answer's status (never its body). */
   lastAnswer: string;
   container: string;
-  logTail: string;
+  appOutput: AppOutput;
 }
+
+export const hasAppOutput = (o: AppOutput): boolean =>
+  !!(o.healthBody.trim() || o.logTail.trim() || o.commands.length);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,24 +90,32 @@ export async function verifyContainer(
     },
   ];
   const runnable = verdict.healthy && !!container?.running;
-  const run = async (check: string, command: string): Promise<void> => {
+  const commands: AppOutput['commands'] = [];
+  // The operator's commands run in the app and print the app's text: checks are named by role or
+  // index (a command's text can hold a secret or a patient's id), their output is kept apart. The
+  // static-files check is this action's own script: its output (the missing names) is a detail.
+  const run = async (check: string, command: string, appCommand = true): Promise<void> => {
     if (!runnable) {
       checks.push({ check, ok: false, detail: 'not run: the service is not healthy' });
       return;
     }
     const r = await host.exec(command);
-    const tail = (r.stderr || r.stdout.toString()).trim().split('\n').slice(-3).join(' / ');
-    checks.push({ check, ok: r.code === 0, detail: r.code === 0 ? 'passed' : `exit ${r.code}: ${tail}` });
+    const tail = (r.stderr || r.stdout.toString()).trim().split('\n').slice(-20);
+    if (r.code !== 0 && appCommand && tail.join('')) commands.push({ check, output: tail.join('\n') });
+    const detail = appCommand ? `exit ${r.code}` : `exit ${r.code}: ${tail.slice(-3).join(' / ')}`;
+    checks.push({ check, ok: r.code === 0, detail: r.code === 0 ? 'passed' : detail });
   };
   if (vs.dbCheckCommand)
-    await run(`database check: ${vs.dbCheckCommand}`, inContainer(containerId, vs.dbCheckCommand));
+    await run('database check (db-check-command)', inContainer(containerId, vs.dbCheckCommand));
   if (vs.staticFiles.length) {
     await run(
       `static files in ${vs.staticPath}: ${vs.staticFiles.join(', ')}`,
       staticFilesCommand(containerId, vs.staticPath, vs.staticFiles),
+      false,
     );
   }
-  for (const smoke of vs.smokeCommands) await run(`smoke: ${smoke}`, inContainer(containerId, smoke));
+  for (const [i, smoke] of vs.smokeCommands.entries())
+    await run(`smoke command ${i + 1} of ${vs.smokeCommands.length}`, inContainer(containerId, smoke));
 
   const healthy = checks.every((c) => c.ok);
   const logTail = healthy
@@ -104,6 +129,6 @@ export async function verifyContainer(
     failFast: verdict.done && !verdict.healthy && verdict.failFast,
     lastAnswer: describeAnswer(last.http),
     container: container ? `${container.name} (${container.status})` : 'none',
-    logTail,
+    appOutput: { healthBody: healthy ? '' : (last.http?.body ?? '').slice(0, 4000), commands, logTail },
   };
 }

@@ -2,6 +2,7 @@ import type { Check } from '../backup/record.js';
 import type { DeployResult } from '../operations/deploy.js';
 import type { RollbackDone } from '../operations/rollback.js';
 import type { VerifyReport } from '../operations/verify.js';
+import type { AppOutputRef } from './app-output.js';
 
 /**
  * One run as the reports see it (deployment records, annotations, the webhook, the incident note), built
@@ -24,8 +25,10 @@ export interface RunEvent {
   failure: string;
   /** Checks that failed, without those only skipped because an earlier one failed. */
   failedChecks: Check[];
-  /** The failed verification's last health answer, container state and log tail. */
-  probe: { lastAnswer: string; container: string; logTail: string } | null;
+  /** The failed verification's last health answer (its status) and container state. */
+  probe: { lastAnswer: string; container: string } | null;
+  /** Where the app's own output of a failed verification is kept (and its text when published). */
+  appOutput: AppOutputRef | null;
   /** Checks of the version running after a rollback (empty when there was no rollback). */
   afterChecks: Check[];
   restored: string[];
@@ -41,7 +44,7 @@ export interface RunEvent {
 const failed = (v: VerifyReport | null): Check[] =>
   v ? v.checks.filter((c) => !c.ok && !c.detail.startsWith('not run')) : [];
 const probe = (v: VerifyReport | null): RunEvent['probe'] =>
-  v && !v.healthy ? { lastAnswer: v.lastAnswer, container: v.container, logTail: v.logTail } : null;
+  v && !v.healthy ? { lastAnswer: v.lastAnswer, container: v.container } : null;
 
 /** `20261124T101530Z-3fa9c1` → 2026-11-24T10:15:30Z: backup ids carry their creation time. */
 export function createdOfId(id: string): string {
@@ -60,6 +63,7 @@ export function deployEvent(d: DeployResult, version: string): RunEvent {
     failure: d.failure,
     failedChecks: failed(d.verify),
     probe: probe(d.verify),
+    appOutput: null,
     afterChecks: d.rollbackVerify?.checks ?? [],
     restored: d.restored,
     notes: d.notes,
@@ -85,6 +89,7 @@ export function rollbackEvent(r: RollbackDone): RunEvent {
     failure: r.failure,
     failedChecks: failed(r.verify),
     probe: probe(r.verify),
+    appOutput: null,
     afterChecks: r.verify?.checks ?? [],
     restored: r.restored,
     notes: r.notes,
@@ -107,6 +112,7 @@ export function verifyEvent(image: string, v: VerifyReport): RunEvent {
     failure: v.healthy ? '' : 'verification failed',
     failedChecks: failed(v),
     probe: probe(v),
+    appOutput: null,
     afterChecks: [],
     restored: [],
     notes: [],
@@ -128,6 +134,7 @@ export function errorEvent(command: RunEvent['command'], requested: string, mess
     failure: message,
     failedChecks: [],
     probe: null,
+    appOutput: null,
     afterChecks: [],
     restored: [],
     notes: [],

@@ -1,3 +1,4 @@
+import { appOutputMarkdown } from './app-output.js';
 import { checksLine, dataRestored, type RunEvent } from './event.js';
 
 /** Where and when the incident happened, for the note's header. */
@@ -11,8 +12,6 @@ export interface IncidentContext {
   projectDir: string;
   artifactName: string;
 }
-
-const fence = (text: string): string[] => ['```', text.trim(), '```'];
 
 /**
  * The "document the incident" step, written for the operator who was not watching the run: what failed,
@@ -78,13 +77,8 @@ function whatFailed(e: RunEvent): string[] {
           ...e.failedChecks.map((c) => `| ${cell(c.check)} | ${cell(c.detail)} |`),
         ]
       : []),
-    ...(e.probe
-      ? [
-          '',
-          `Last probe answer: ${e.probe.lastAnswer}. Container: ${e.probe.container}.`,
-          ...(e.probe.logTail.trim() ? ['', 'Last log lines:', '', ...fence(e.probe.logTail)] : []),
-        ]
-      : []),
+    ...(e.probe ? ['', `Last probe answer: ${e.probe.lastAnswer}. Container: ${e.probe.container}.`] : []),
+    ...appOutputMarkdown(e.appOutput),
   ];
 }
 

@@ -198,13 +198,18 @@ export function volumeRestoreStep(x: {
     );
   return {
     title: `Restore volume ${x.volume} from its archive`,
-    command: bashScript([
-      inVolume('rm -rf /eqmd-volume/* /eqmd-volume/.[!.]* /eqmd-volume/..?*'),
-      `${inVolume('tar -x -p --numeric-owner -f - -C /')} < ${quote(x.archive)}`,
-      `n=$(${inVolume('find /eqmd-volume | wc -l')})`,
-      `[ "$n" -eq ${x.entries} ] || { echo "volume ${x.volume} has $n entries after the restore, the archive listed ${x.entries}" >&2; exit 1; }`,
-      'echo "entries=$n"',
-    ]),
+    // The expected count and the names are positional parameters ($1 entries, $2 volume): values
+    // read from a manifest never become script text.
+    command: bashScript(
+      [
+        inVolume('rm -rf /eqmd-volume/* /eqmd-volume/.[!.]* /eqmd-volume/..?*'),
+        `${inVolume('tar -x -p --numeric-owner -f - -C /')} < ${quote(x.archive)}`,
+        `n=$(${inVolume('find /eqmd-volume | wc -l')})`,
+        '[ "$n" -eq "$1" ] || { echo "volume $2 has $n entries after the restore, the archive listed $1" >&2; exit 1; }',
+        'echo "entries=$n"',
+      ],
+      [String(x.entries), x.volume],
+    ),
   };
 }
 

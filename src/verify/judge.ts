@@ -22,11 +22,14 @@ export const FAIL_FAST_5XX = 3;
 const ok = (a: HttpAnswer | null): boolean => !!a && a.status >= 200 && a.status < 400;
 const serverError = (a: HttpAnswer | null): boolean => !!a && a.status >= 500;
 
+/**
+ * An answer as the reports show it: the status, never the body. A body is the app's own text (a
+ * Django error page can carry row values); it is kept apart, see AppOutput.
+ */
 export function describeAnswer(a: HttpAnswer | null): string {
   if (!a) return 'no probe yet';
   if (a.status === 0) return `no answer (${a.error})`;
-  const body = a.body.replace(/\s+/g, ' ').trim().slice(0, 120);
-  return `HTTP ${a.status}${body ? `: ${body}` : ''}`;
+  return `HTTP ${a.status}`;
 }
 
 /**

@@ -3,6 +3,7 @@
 # health check can tell the deploy failed. No `notes` field any more.
 # Otherwise a copy of app/records/views.py: keep in step with it.
 import json
+import sys
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -12,9 +13,15 @@ from .models import Patient
 
 
 def health(request):
-    # The query works (the schema matches this version); the release is broken anyway.
+    # The query works (the schema matches this version); the release is broken anyway. The body and
+    # the log line carry a marker, the tests' stand-in for patient data the action must not publish.
     list(Patient.objects.all()[:1])
-    return HttpResponse("unhealthy: v3 is the broken release", status=500, content_type="text/plain")
+    print("health failed while reading patient Jane Roe (EQMD-APP-OUTPUT-7f3a)", file=sys.stderr, flush=True)
+    return HttpResponse(
+        "unhealthy: v3 is the broken release (patient Jane Roe, EQMD-APP-OUTPUT-7f3a)",
+        status=500,
+        content_type="text/plain",
+    )
 
 
 def version(request):
