@@ -1,13 +1,14 @@
 /**
- * Prints the fault-injection report: one row per fault of RELIABILITY.md's table (1–15) with the
- * outcome the suite observed, then the kill-at-random tally. Exits non-zero when a row is missing or
+ * Prints the fault-injection report: one row per fault of RELIABILITY.md's table (1–18; 19–21 wait
+ * for the schema-aware rollback and the carry-over) with the outcome the suite observed, then the
+ * kill-at-random tally. Exits non-zero when a row is missing or
  * unsafe, or when any invariant was violated: the report is a check, not a decoration.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULTS, RESULTS_DIR, type FaultResult, type RandomTally } from '../__tests__/faults/fault.js';
 
-const ROWS = 15;
+const ROWS = 18;
 const results: FaultResult[] = existsSync(RESULTS)
   ? readFileSync(RESULTS, 'utf8')
       .split('\n')

@@ -7,7 +7,7 @@ import {
   DOCKER_TAG,
   ENV_VARIABLE,
   HOSTNAME,
-  IMAGE_REPOSITORY,
+  isImageRepository,
   IPV6,
   PATH_CHARS,
   SERVICE,
@@ -47,7 +47,14 @@ export function isImageReference(value: string): boolean {
   const slash = name.lastIndexOf('/');
   const colon = name.lastIndexOf(':');
   const [repo, tag] = colon > slash ? [name.slice(0, colon), name.slice(colon + 1)] : [name, undefined];
-  return value.length <= 512 && IMAGE_REPOSITORY.test(repo) && (tag === undefined || DOCKER_TAG.test(tag));
+  return value.length <= 512 && isImageRepository(repo) && (tag === undefined || DOCKER_TAG.test(tag));
+}
+
+/** `user@host:port` with the same grammars as the username, host and port inputs. */
+export function isSshAddress(value: string): boolean {
+  const m = /^([A-Za-z0-9_][A-Za-z0-9_.-]{0,31})@(.+):([0-9]{1,5})$/.exec(value);
+  const host = m?.[2] ?? '';
+  return !!m && (HOSTNAME.test(host) || (host.includes(':') && IPV6.test(host))) && Number(m[3]) <= 65535;
 }
 
 const text = (max: number) =>
@@ -121,12 +128,10 @@ const manifestObject = v.object({
   host: v.object({
     // What `hostname` printed: container and cloud hosts use more than DNS allows.
     name: v.union([v.literal(''), matching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, 'a host name')]),
+    // How the action reached the host: user@host:port, as the SSH transport names it.
     address: v.union([
       v.literal(''),
-      v.pipe(
-        v.string(),
-        v.check((s) => HOSTNAME.test(s) || (s.includes(':') && IPV6.test(s)), 'a host name or IP'),
-      ),
+      v.pipe(v.string(), v.check(isSshAddress, 'user@host:port as the action connected')),
     ]),
   }),
   project: matching(COMPOSE_PROJECT, 'a compose project name'),
@@ -262,12 +267,27 @@ export function parseManifest(dir: string, text: string): ParsedSet {
   return { dir, ok: true, manifest: checked.manifest };
 }
 
-/** Splits the NUL-separated `dir\0manifest\0` pairs printed by readManifestsStep. */
+/**
+ * Why a set directory cannot be trusted, from its `uid mode` as stat printed them: not the SSH user's
+ * own, or open to writes by group or others. '' when it is fine.
+ */
+export function ownershipProblem(meta: string, uid: string): string {
+  const [owner = '', mode = ''] = meta.split(' ');
+  if (!/^[0-9]+$/.test(owner) || !/^[0-7]{3,4}$/.test(mode)) return 'its directory could not be inspected';
+  if (owner !== uid) return 'its directory is not owned by the SSH user';
+  if (parseInt(mode, 8) & 0o022) return `its directory is writable by group or others (mode ${mode})`;
+  return '';
+}
+
+/** Splits what readManifestsStep printed: the uid, then `dir\0uid mode\0manifest\0` per directory. */
 export function parseManifestListing(stdout: Buffer): ParsedSet[] {
-  const parts = stdout.toString('utf8').split('\0');
+  const [uid = '', ...parts] = stdout.toString('utf8').split('\0');
   const sets: ParsedSet[] = [];
-  for (let i = 0; i + 1 < parts.length; i += 2) {
-    sets.push(parseManifest(parts[i] ?? '', parts[i + 1] ?? ''));
+  for (let i = 0; i + 2 < parts.length; i += 3) {
+    const dir = parts[i] ?? '';
+    const set = parseManifest(dir, parts[i + 2] ?? '');
+    const owned = ownershipProblem(parts[i + 1] ?? '', uid);
+    sets.push(owned ? { dir: set.dir, ok: false, problem: `not used: ${owned}` } : set);
   }
   return sets;
 }

@@ -46,7 +46,7 @@ export function probeScript(app: AppSettings, backupDir: string): string {
     `  cd ${quote(app.projectDir)}`,
     `  if [ "$flavor" = v2 ]; then ids=$(docker compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -a -q ${quote(app.service)} 2>/dev/null || true);`,
     `  else ids=$(docker-compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -q ${quote(app.service)} 2>/dev/null || true); fi`,
-    '  echo "containers=$(echo $ids)"',
+    '  echo "containers=$(printf \'%s\' "$ids" | tr "\\n" " ")"',
     'fi',
   ]);
 }

@@ -79,8 +79,24 @@ export function volumeName(input: string, value: string): string {
   );
 }
 
+/**
+ * Docker's repository grammar: the first component is a registry only when it has a dot or a port or
+ * is `localhost`; otherwise it is a path component, lower-case like the rest (`Org/eqmd` is invalid).
+ */
+export function isImageRepository(value: string): boolean {
+  if (!IMAGE_REPOSITORY.test(value) || value.length > 255) return false;
+  const [first = ''] = value.split('/');
+  return (
+    !value.includes('/') ||
+    first.includes('.') ||
+    first.includes(':') ||
+    first === 'localhost' ||
+    new RegExp(`^${REPO_PATH}$`).test(first)
+  );
+}
+
 export function imageRepository(input: string, value: string): string {
-  if (IMAGE_REPOSITORY.test(value) && value.length <= 255) return value;
+  if (isImageRepository(value)) return value;
   throw new InputError(input, value, 'an image repository without tag or digest, e.g. ghcr.io/org/eqmd');
 }
 

@@ -50,7 +50,11 @@ describe('backup of a SQLite instance (docker compose v2 path) while the app kee
     const manifest = JSON.parse(readFileSync(main.outputs.manifest!, 'utf8')) as Manifest;
     const setDir = join(a.projectDir, 'backups', id);
     const onHost = JSON.parse(readFileSync(join(setDir, 'manifest.json'), 'utf8')) as Manifest;
-    assert.equal(onHost.host.address, h.ssh.host, 'the host keeps its own address');
+    assert.equal(
+      onHost.host.address,
+      `${h.ssh.users.v2}@${h.ssh.host}:${h.ssh.port}`,
+      'the host keeps its own address',
+    );
     assert.equal(manifest.host.address, '', 'the uploaded copy omits the host address');
     assert.deepEqual({ ...onHost, host: { ...onHost.host, address: '' } }, manifest, 'otherwise equal');
     assert.equal(manifest.verified, true);
@@ -203,8 +207,10 @@ describe('backup of a SQLite instance (docker compose v2 path) while the app kee
   test('a set whose manifest is empty is listed as invalid, never restored and never pruned', async () => {
     const backups = join(a.projectDir, 'backups');
     const bogus = '20200101T000000Z-0e0e0e';
+    // The deploy user's own, closed directory: only the empty manifest makes it no set.
     sh(
-      `mkdir -p ${backups}/${bogus} && : > ${backups}/${bogus}/manifest.json && cp ${a.projectDir}/.env ${backups}/${bogus}/env`,
+      `mkdir -p ${backups}/${bogus} && : > ${backups}/${bogus}/manifest.json && cp ${a.projectDir}/.env ${backups}/${bogus}/env` +
+        ` && chown -R deploy ${backups}/${bogus} && chmod 700 ${backups}/${bogus}`,
     );
     try {
       const inputs = {

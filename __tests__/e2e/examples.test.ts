@@ -232,7 +232,9 @@ interface WorkflowRun {
 }
 
 const STEP_KEYS = new Set(['id', 'name', 'uses', 'with', 'if', 'run']);
-const JOB_KEYS = new Set(['runs-on', 'concurrency', 'permissions', 'steps']);
+// `environment` gates the job and scopes its secrets on GitHub; here the secrets are handed in directly,
+// as an approved job gets them (its shape is checked in 'the examples' below).
+const JOB_KEYS = new Set(['runs-on', 'concurrency', 'permissions', 'environment', 'steps']);
 
 function readExample(file: Example): {
   name: string;
@@ -403,10 +405,12 @@ describe('the examples', () => {
     parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, unknown> }
   ).inputs;
   for (const file of EXAMPLES) {
-    test(`${file}: one production change at a time, least privilege, no input in a shell line`, () => {
+    test(`${file}: one production change at a time, least privilege, a protected environment, no input in a shell line`, () => {
       const job = Object.values(readExample(file).jobs)[0]!;
       assert.deepEqual(job.concurrency, { group: 'eqmd-production', 'cancel-in-progress': false });
       assert.deepEqual(job.permissions, { contents: 'read', deployments: 'write' });
+      // The key lives in a protected environment; the action alone writes the deployment record.
+      assert.deepEqual(job.environment, { name: 'production', deployment: false });
       for (const step of job.steps as Step[]) {
         if (step.uses) assert.equal(step.uses, ACTION);
         for (const input of Object.keys(step.with ?? {}))

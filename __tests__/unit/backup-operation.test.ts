@@ -35,7 +35,9 @@ function sqliteHost(existing: Manifest[] = []): FakeHost {
     inspectContainer: async () => appContainer,
     inspectImage: async () => appImage,
   });
-  const listing = existing.map((m) => `${m.id}\0${JSON.stringify(m)}\0`).join('');
+  // As readManifestsStep prints it: the uid, then name, `uid mode` and manifest per set.
+  const listing =
+    ['1001', ...existing.flatMap((m) => [m.id, '1001 2700', JSON.stringify(m)])].join('\0') + '\0';
   host
     .on(/echo "hostname/, {
       stdout:

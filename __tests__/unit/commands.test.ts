@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { parseChecksums, postgresResult } from '../../src/backup/record.js';
 import type { Step } from '../../src/backup/steps.js';
 import { composeArgv } from '../../src/compose.js';
 import { parseManifestListing } from '../../src/manifest-read.js';
+import { validManifest } from './manifest-fixture.js';
 import { parseProbe } from '../../src/probe.js';
 
 /** Runs a step's command with the local shell, as the remote login shell would. */
@@ -117,23 +119,40 @@ test('prepare, checksum and finalize build a set that appears only at the end', 
   );
 });
 
-test('readManifests lists sets NUL-separated, flags directories without a manifest, hides temp sets', () => {
+test("readManifests lists sets with owner and mode; only the user's own, closed sets are trusted", () => {
   const dir = mkdtempSync(join(tmpdir(), 'list-'));
-  mkdirSync(join(dir, '20261124T101530Z-abcdef'));
-  writeFileSync(join(dir, '20261124T101530Z-abcdef', 'manifest.json'), '{"not":"a manifest"}');
+  const m = validManifest({ created: '2026-11-24T10:15:30Z' });
+  const put = (name: string, manifest: string, mode = 0o700) => {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'manifest.json'), manifest);
+    chmodSync(join(dir, name), mode);
+  };
+  put(m.id, JSON.stringify(m));
+  put('20261124T101530Z-000000', '{"not":"a manifest"}');
+  put('20261124T101531Z-111111', JSON.stringify(m), 0o770);
   mkdirSync(join(dir, 'junk'));
   mkdirSync(join(dir, '.tmp-20261124T111111Z-000000'));
+  symlinkSync(join(dir, m.id), join(dir, '20261124T101532Z-222222'));
   const sets = parseManifestListing(Buffer.from(run(readManifestsStep(dir)).stdout));
   assert.deepEqual(
-    sets.map((s) => [s.dir, s.ok]),
+    sets.map((s) => [s.dir, s.ok ? 'ok' : s.problem]),
     [
-      ['20261124T101530Z-abcdef', false],
-      ['junk', false],
+      ['20261124T101530Z-000000', 'manifest field schema: Invalid key: Expected "schema"'],
+      [m.id, 'ok'],
+      ['20261124T101531Z-111111', 'not used: its directory is writable by group or others (mode 770)'],
+      ['20261124T101532Z-222222', 'not used: its directory is writable by group or others (mode 777)'],
+      ['junk', 'no manifest.json (incomplete or foreign directory)'],
     ],
+  );
+  // Run as another uid than the owner (the tests run as root; the sets belong to it).
+  const foreign = Buffer.from(run(readManifestsStep(dir)).stdout.replace(/^0\0/, '1001\0'));
+  assert.match(
+    (parseManifestListing(foreign).find((s) => s.dir === m.id) as { problem: string }).problem,
+    /not used: its directory is not owned by the SSH user/,
   );
   assert.equal(run(readManifestsStep(join(dir, 'missing'))).stdout, '', 'no backup dir yet is an empty list');
   const empty = mkdtempSync(join(tmpdir(), 'empty-'));
-  assert.equal(run(readManifestsStep(empty)).stdout, '', 'an empty dir lists nothing');
+  assert.deepEqual(parseManifestListing(Buffer.from(run(readManifestsStep(empty)).stdout)), []);
 });
 
 test('prune removes the set and only warns when the image tag cannot be removed', () => {

@@ -24,7 +24,7 @@ export function validManifest(x: {
     created,
     reason: x.reason ?? 'manual',
     hostName: 'web1',
-    address: 'deploy.example.org',
+    address: 'deploy@deploy.example.org:22',
     project,
     projectDir: `/srv/${project}`,
     service: 'eqmd',

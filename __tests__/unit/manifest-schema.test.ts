@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
-import { isImageReference, parseManifest, validateManifest } from '../../src/manifest-read.js';
+import { isImageReference, isSshAddress, parseManifest, validateManifest } from '../../src/manifest-read.js';
 import { validManifest } from './manifest-fixture.js';
 
 /**
@@ -129,6 +129,22 @@ test('parseManifest: the id must be the directory it is in; unreadable text is a
   // A directory named to read as a workflow command is never repeated.
   const odd = parseManifest(`x\n::error::${MARKER}`, '');
   assert.equal(odd.dir, '(a directory with an unexpected name)');
+});
+
+test('host addresses: user@host:port as the transport names it', () => {
+  for (const a of ['deploy@127.0.0.1:2222', 'deploy@eqmd.example.org:22', 'ci_user@::1:22', 'u@h:65535'])
+    assert.equal(isSshAddress(a), true, a);
+  for (const a of [
+    '127.0.0.1',
+    'deploy@127.0.0.1',
+    '@h:22',
+    'u@h:65536',
+    'u@h:22;id',
+    'u@$(id):22',
+    '-u@h:22',
+    'u@h :22',
+  ])
+    assert.equal(isSshAddress(a), false, a);
 });
 
 test('image references: Docker grammar accepted, anything a shell could read refused', () => {

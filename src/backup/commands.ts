@@ -53,9 +53,11 @@ export function sweepHelpersStep(projectDir: string, backupDir: string): Step {
         'done',
         '[ -d "$2" ] || exit 0',
         'for d in "$2"/.tmp-*/; do',
-        `  [ -f "$d${TMP_OWNER_FILE}" ] && [ "$(cat "$d${TMP_OWNER_FILE}")" = "$1" ] || continue`,
-        '  d=${d%/}',
-        '  rm -rf -- "$d" && echo "removed_set=${d##*/}"',
+        `  if [ -f "$d${TMP_OWNER_FILE}" ] && [ "$(cat "$d${TMP_OWNER_FILE}")" = "$1" ]; then`,
+        '    d=${d%/}',
+        '    rm -rf -- "$d"',
+        '    echo "removed_set=${d##*/}"',
+        '  fi',
         'done',
       ],
       [projectDir, backupDir],
@@ -317,18 +319,26 @@ export function pruneStep(backupDir: string, sets: { id: string; tag: string }[]
   };
 }
 
-/** Prints every manifest under the backup dir, NUL-separated, for list and retention. */
+/**
+ * Prints, NUL-separated, the SSH user's uid, then for every directory under the backup dir its name,
+ * its owner and mode, and its manifest: list, retention and rollback read the sets from it. A set
+ * is trusted only when its directory is the user's own and closed to group and others (the files in
+ * it may carry a default ACL's group bits; the directory is what keeps others out).
+ */
 export function readManifestsStep(backupDir: string): Step {
   return {
     title: `Read the manifests in ${backupDir}`,
     command: bashScript([
       `[ -d ${quote(backupDir)} ] || exit 0`,
       `cd ${quote(backupDir)}`,
+      'printf "%s\\0" "$(id -u)"',
       'shopt -s nullglob',
       'for d in */; do',
       '  d=${d%/}',
+      // stat without -L: a symlink planted as a set shows as itself (mode 777), and is refused.
+      '  printf "%s\\0%s\\0" "$d" "$(stat -c "%u %a" "$d" 2>/dev/null || echo "? ?")"',
       // Another user's set (mode 700) or one being pruned reads as empty: reported, never fatal.
-      '  printf "%s\\0" "$d"; cat "$d/manifest.json" 2>/dev/null || true; printf "\\0"',
+      '  cat "$d/manifest.json" 2>/dev/null || true; printf "\\0"',
       'done',
     ]),
   };

@@ -98,7 +98,7 @@ export function setImageVariableStep(envPath: string, variable: string, referenc
         `trap 'rm -f "$tmp"' EXIT`,
         'found=0 i=0',
         'for line in "${lines[@]}"; do',
-        '  i=$((i + 1)) cr= body=$line',
+        "  i=$((i + 1)) cr='' body=$line",
         "  case $line in *$'\\r') cr=$'\\r' body=${line%$'\\r'} ;; esac",
         '  if [[ $body =~ $re ]] && [ "${BASH_REMATCH[2]}" = "$var" ]; then',
         `    printf '%s%s%s' "\${BASH_REMATCH[0]}" "$ref" "$cr"; found=1`,

@@ -138,7 +138,7 @@ export function pgSwapStep(t: PgTarget, id: string): Step {
       'new="${db}_eqmd_restore"',
       `aside="\${db}_eqmd_aside_${id.replace(/[^0-9a-z]/gi, '').toLowerCase()}"`,
       // A client reconnecting between terminate and rename makes the rename fail (and roll back): retry.
-      'for try in 1 2 3 4 5; do',
+      'for _ in 1 2 3 4 5; do',
       `  if pg psql -X -q -v ON_ERROR_STOP=1 -d postgres -v db="$db" -v new="$new" -v aside="$aside" >/dev/null <<'SQL'\n${sql}\nSQL`,
       '  then echo "aside=$aside"; exit 0; fi',
       '  sleep 1',
@@ -221,16 +221,22 @@ export function volumeRestoreStep(x: {
 export function pullByDigestStep(digests: readonly string[], imageId: string, tag: string): Step {
   return {
     title: `Pull the set's image by digest and keep it as ${tag}`,
-    command: bashScript([
-      `for ref in ${digests.map(quote).join(' ')}; do`,
-      '  if docker pull -q "$ref" >/dev/null 2>&1; then',
-      `    id=$(docker image inspect -f '{{.Id}}' "$ref")`,
-      `    if [ "$id" = ${quote(imageId)} ]; then ${argv('docker', 'tag')} "$ref" ${quote(tag)}; echo "pulled=$ref"; exit 0; fi`,
-      '    echo "$ref is image $id, not the recorded one" >&2',
-      '  else echo "could not pull $ref" >&2; fi',
-      'done',
-      'exit 1',
-    ]),
+    // Manifest values as positional parameters: $1 the image id, $2 the tag, then the digests.
+    command: bashScript(
+      [
+        'want=$1 tag=$2',
+        'shift 2',
+        'for ref in "$@"; do',
+        '  if docker pull -q "$ref" >/dev/null 2>&1; then',
+        `    id=$(docker image inspect -f '{{.Id}}' "$ref")`,
+        '    if [ "$id" = "$want" ]; then docker tag "$ref" "$tag"; echo "pulled=$ref"; exit 0; fi',
+        '    echo "$ref is image $id, not the recorded one" >&2',
+        '  else echo "could not pull $ref" >&2; fi',
+        'done',
+        'exit 1',
+      ],
+      [imageId, tag, ...digests],
+    ),
   };
 }
 

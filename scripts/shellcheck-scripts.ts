@@ -1,0 +1,142 @@
+/**
+ * `npm run lint` part: every remote script the action builds, made with representative values, is
+ * checked by shellcheck as bash. The scripts are constant text with data as positional parameters, so
+ * what is checked here is what runs on a host. Installs shellcheck (Debian) when it is missing and
+ * this runs as root, as CI does on a bare machine.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as backup from '../src/backup/commands.js';
+import type { Step } from '../src/backup/steps.js';
+import type { ComposeTarget } from '../src/compose.js';
+import * as deploy from '../src/deploy/commands.js';
+import * as lock from '../src/lock/commands.js';
+import { probeScript } from '../src/probe.js';
+import * as restore from '../src/restore/commands.js';
+import { parseSettings } from '../src/settings.js';
+
+const ID = '20261124T101530Z-abcdef';
+const paths = backup.setPaths('/srv/eqmd/backups', ID);
+const owner = { id: ID, projectDir: '/srv/eqmd' };
+const url = {
+  host: 'db.internal',
+  port: 5432,
+  user: 'eqmd',
+  database: 'eqmd',
+  password: 'x',
+  sslmode: 'require',
+};
+const files = [{ path: 'env', role: 'env-file' as const, bytes: 1, sha256: 'a'.repeat(64) }];
+const t = (flavor: 'v1' | 'v2'): ComposeTarget => ({
+  flavor,
+  projectDir: '/srv/eqmd',
+  composeFile: 'docker-compose.yml',
+  project: 'eqmd',
+  envFile: '.env',
+});
+const settings = parseSettings(
+  (n) =>
+    ({
+      command: 'backup',
+      host: 'h',
+      username: 'u',
+      password: 'p',
+      'insecure-ignore-host-key': 'true',
+      'project-dir': '/srv/eqmd',
+    })[n] ?? '',
+  {},
+);
+
+const steps: Step[] = [
+  backup.sweepHelpersStep('/srv/eqmd', '/srv/eqmd/backups'),
+  backup.prepareStep(paths, '/srv/eqmd/.env', '/srv/eqmd/docker-compose.yml', '/srv/eqmd'),
+  backup.tagImageStep('sha256:1', 'eqmd-rollback/eqmd:x'),
+  backup.sqliteStep(paths, { containerId: 'c1', running: true, image: 'img' }, '/app/db.sqlite3', owner),
+  backup.sqliteStep(paths, { containerId: 'c1', running: false, image: 'img' }, '/app/db.sqlite3', owner),
+  backup.postgresServiceStep(paths, 'pg1'),
+  backup.postgresUrlStep(paths, url),
+  backup.volumeStep(paths, { name: 'eqmd_media', mountpoint: '/app/media' }, 'img', owner),
+  backup.checksumStep(paths),
+  backup.finalizeStep(paths, '{}'),
+  backup.keepFileStep('/srv/eqmd/backups/x/app-output.txt', 'text'),
+  backup.cleanupStep(paths, ID, 'eqmd-rollback/eqmd:x', 'c1'),
+  backup.pruneStep('/srv/eqmd/backups', [{ id: ID, tag: 'eqmd-rollback/eqmd:x' }]),
+  backup.readManifestsStep('/srv/eqmd/backups'),
+  restore.verifySetStep('/srv/eqmd/backups/x', files),
+  restore.sqliteRestoreStep({
+    id: ID,
+    projectDir: '/srv/eqmd',
+    appContainer: 'c1',
+    image: 'img',
+    sqlitePath: '/app/db.sqlite3',
+    backupFile: '/srv/eqmd/backups/x/database.sqlite3',
+    expected: { sha256: 'a', tables: {}, schema: 'b' },
+  }),
+  ...(['postgres-service', 'database-url'] as const).flatMap((via) => {
+    const target: restore.PgTarget = via === 'postgres-service' ? { via, containerId: 'pg1' } : { via, url };
+    return [
+      restore.pgRestoreIntoNewStep(target, '/srv/eqmd/backups/x/database.dump', ['public.t']),
+      restore.pgSwapStep(target, ID),
+      restore.pgDropNewStep(target),
+    ];
+  }),
+  restore.volumeRestoreStep({ ...owner, volume: 'eqmd_media', archive: '/a.tar', image: 'img', entries: 3 }),
+  restore.pullByDigestStep([`r/eqmd@sha256:${'a'.repeat(64)}`], 'sha256:1', 'eqmd-rollback/eqmd:x'),
+  restore.checkSetsStep('/srv/eqmd/backups', [{ id: ID, files }]),
+  deploy.pullStep('r/eqmd:v2'),
+  deploy.pullStep('r/eqmd:v2', { registry: 'r', username: 'u', password: 'p' }),
+  ...(['v1', 'v2'] as const).flatMap((f) => [
+    deploy.composeConfigStep(t(f)),
+    deploy.preDeployStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'python manage.py check'),
+    deploy.upStep(t(f), 'eqmd'),
+    deploy.stopStep(t(f), 'eqmd'),
+    deploy.candidateStartStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'cand', 8779, '8000/tcp'),
+  ]),
+  deploy.setImageVariableStep('/srv/eqmd/.env', 'EQMD_IMAGE', 'r/eqmd:v2'),
+  deploy.restoreEnvStep('/srv/eqmd/backups/x/env', '/srv/eqmd/.env'),
+  deploy.retagStep('eqmd-rollback/eqmd:x', 'r/eqmd:v1'),
+  deploy.removeContainerStep('cand'),
+  lock.acquireStep('/srv/eqmd/.eqmd-rollback.lock', 'tok', '{}'),
+  lock.releaseStep('/srv/eqmd/.eqmd-rollback.lock', 'tok'),
+  lock.lockOwnedStep('/srv/eqmd/.eqmd-rollback.lock', 'tok'),
+  lock.breakStaleStep('/srv/eqmd/.eqmd-rollback.lock'),
+  { title: 'lock keeper', command: lock.keeperCommand('/srv/eqmd/.eqmd-rollback.lock', 'tok') },
+  { title: 'probe', command: probeScript(settings.app, settings.backup.dir) },
+];
+
+/** The bash body of `bash -c BODY bash ARGS…`, as the remote shell hands it to bash. */
+function body(command: string): string {
+  if (!command.startsWith('bash -c ')) throw new Error(`not a bash -c script: ${command.slice(0, 60)}`);
+  return execFileSync('sh', ['-c', `f() { printf '%s' "$2"; }; f ${command.slice('bash'.length)}`], {
+    encoding: 'utf8',
+  });
+}
+
+if (spawnSync('shellcheck', ['--version']).status !== 0) {
+  if (process.getuid?.() !== 0) {
+    console.error('shellcheck is not installed: apt-get install shellcheck (Debian), then npm run lint');
+    process.exit(1);
+  }
+  execFileSync('apt-get', ['install', '-y', '-qq', 'shellcheck'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'eqmd-shellcheck-'));
+let failed = 0;
+steps.forEach((s, i) => {
+  const file = join(dir, `${String(i).padStart(2, '0')}.bash`);
+  writeFileSync(file, `#!/bin/bash\n# ${s.title}\n${body(s.command)}\n`);
+  const r = spawnSync('shellcheck', ['--shell=bash', '--severity=style', '--format=gcc', file], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    failed++;
+    process.stdout.write(`\n${s.title}:\n${r.stdout}`);
+  }
+});
+console.log(`shellcheck: ${steps.length - failed} of ${steps.length} remote scripts clean`);
+process.exit(failed ? 1 : 0);
