@@ -15,16 +15,6 @@ if docker image inspect "$BASE_IMAGE" -f '{{index .Config.Labels "eqmd.testhost.
   exit 0
 fi
 
-# The mirror this machine's apt already uses, read at run time: no registry host is written here.
-apt_mirror() {
-  local uri
-  uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null)
-  [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $2 !~ /^\[/ { print $2; exit } $1 == "deb" { print $3; exit }' \
-    /etc/apt/sources.list 2>/dev/null)
-  [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
-  echo "$uri"
-}
-
 if [ ! -s "$tarball" ]; then
   mirror=$(apt_mirror)
   log "debootstrap bookworm (first run on this machine, about a minute)"

@@ -38,21 +38,34 @@ for u in deploy deployv1 deploypty; do
   id -nG "$u" | grep -qw docker || usermod -aG docker "$u"
 done
 
-# The compose v2 CLI-plugin shim, for user deploy only. The docker CLI calls a
-# plugin as `PLUGIN docker-cli-plugin-metadata` to list it, then as
-# `PLUGIN compose ARGS...` to run it: drop the plugin name and hand over to v1.
-plugin_dir=~deploy/.docker/cli-plugins
-shim="$plugin_dir/docker-compose"
-shim_text='#!/bin/sh
-# Test-host shim: `docker compose` -> Debian docker-compose v1 (no v2 in bookworm).
-if [ "$1" = docker-cli-plugin-metadata ]; then
-  echo "{\"SchemaVersion\":\"0.1.0\",\"Vendor\":\"eqmd testhost\",\"Version\":\"v2.0.0-shim\",\"ShortDescription\":\"Docker Compose (shim to docker-compose v1)\"}"
-  exit 0
-fi
-shift
-exec docker-compose "$@"'
-if [ "$(cat "$shim" 2>/dev/null)" != "$shim_text" ]; then
-  install -d -o deploy -g deploy "$(dirname "$plugin_dir")" "$plugin_dir"
-  printf '%s\n' "$shim_text" >"$shim"
-  chown deploy:deploy "$shim" && chmod 755 "$shim"
-fi
+# Real Compose v2 for user deploy only (deployv1 keeps Debian's docker-compose v1, the other path
+# the action supports). Bookworm has no v2; trixie's docker-compose package holds the plugin, and its
+# binary runs on bookworm. It is downloaded with a private apt state (trixie never enters the
+# machine's sources) from the mirror apt already uses, and cached: later runs skip all of it.
+compose_v2() {
+  local deb plugin=$CACHE_DIR/docker-compose-v2 work
+  if [ ! -x "$plugin" ]; then
+    log "downloading Compose v2 (Debian trixie's docker-compose package)"
+    work=$(mktemp -d)
+    mkdir -p "$work/lists/partial" "$work/archives/partial" "$CACHE_DIR"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(apt_mirror) trixie main" >"$work/sources.list"
+    local opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::Archives=$work/archives")
+    apt-get "${opts[@]}" update -qq >"$work/apt.log" 2>&1 \
+      || { tail_of "$work/apt.log"; die "apt-get update for trixie's docker-compose failed"; }
+    (cd "$work" && apt-get "${opts[@]}" download docker-compose >>"$work/apt.log" 2>&1) \
+      || { tail_of "$work/apt.log"; die "could not download trixie's docker-compose package"; }
+    deb=$(ls "$work"/docker-compose_*.deb)
+    dpkg -x "$deb" "$work/x"
+    install -m 755 "$work/x/usr/libexec/docker/cli-plugins/docker-compose" "$plugin.tmp"
+    "$plugin.tmp" version >/dev/null || die "the Compose v2 plugin from $deb does not run here"
+    mv "$plugin.tmp" "$plugin"
+    rm -rf "$work"
+  fi
+  local dir=~deploy/.docker/cli-plugins
+  if ! cmp -s "$plugin" "$dir/docker-compose"; then
+    install -d -o deploy -g deploy "$(dirname "$dir")" "$dir"
+    install -o deploy -g deploy -m 755 "$plugin" "$dir/docker-compose"
+  fi
+}
+compose_v2

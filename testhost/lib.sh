@@ -59,3 +59,13 @@ instance_port() { case $1 in a) echo 8778 ;; b) echo 8788 ;; c) echo 8798 ;; *) 
 
 # Debian's compose v1; both it and the v2 shim read the same files.
 compose() { (cd "$(instance_dir "$1")" && shift && docker-compose "$@"); }
+
+# The mirror this machine's apt already uses, read at run time: no registry host is written here.
+apt_mirror() {
+  local uri
+  uri=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null)
+  [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $2 !~ /^\[/ { print $2; exit } $1 == "deb" { print $3; exit }' \
+    /etc/apt/sources.list 2>/dev/null)
+  [ -n "$uri" ] || die "no Debian mirror found in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
+  echo "$uri"
+}
