@@ -143,7 +143,7 @@ describe('host data faults', () => {
           command: 'deploy',
           actor: 'eve\n::error::PWNED-17',
           repository: '::add-mask::x',
-          started: 'now',
+          started: '2026-12-01T10:00:00Z',
         }),
       );
       const held = await runAction({ ...instanceInputs(a), command: 'backup', 'lock-timeout': '1' });
@@ -152,7 +152,10 @@ describe('host data faults', () => {
         const commands = obeyed(r.stdout).filter((c) => c.includes('PWNED') || c.startsWith('::add-mask::x'));
         assert.deepEqual(commands, [], 'no host text became a workflow command');
       }
-      assert.match(held.stdout, /held by deploy by unknown \(unknown repository, a run\) since now/);
+      assert.match(
+        held.stdout,
+        /held by deploy by unknown \(unknown repository, a run\) since 2026-12-01T10:00:00Z/,
+      );
     } finally {
       sh(`rm -rf ${lock} ${planted} '${oddName}'`);
     }

@@ -179,9 +179,14 @@ export async function healthStatus(i: Instance): Promise<number> {
 
 /** Patient names in a SQLite file on the host (read-only; the sqlite3 CLI is a test-host package). */
 export function sqliteNames(path: string): string[] {
-  return execFileSync('sqlite3', ['-readonly', path, 'SELECT name FROM records_patient'], {
-    encoding: 'utf8',
-  })
+  // A reader of a live WAL database can meet a lock for a moment (a checkpoint): wait, as the app does.
+  return execFileSync(
+    'sqlite3',
+    ['-readonly', '-cmd', '.timeout 5000', path, 'SELECT name FROM records_patient'],
+    {
+      encoding: 'utf8',
+    },
+  )
     .split('\n')
     .filter(Boolean);
 }

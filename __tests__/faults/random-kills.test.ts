@@ -105,9 +105,8 @@ test('kill at random points of backup, deploy and rollback; re-run; check the in
     } catch (err) {
       // Whatever the host was left in, the checker reports it and the run goes on: an unreadable
       // state is a finding, not a reason to stop looking.
-      problems = [
-        `the iteration could not be carried out or checked: ${(err as Error).message.split('\n')[0]}`,
-      ];
+      const why = (err as Error).message.replace(/\s+/g, ' ').slice(0, 600);
+      problems = [`the iteration could not be carried out or checked: ${why}`];
     }
     tally.iterations = n;
     tally.byOp[op] = (tally.byOp[op] ?? 0) + 1;

@@ -4,7 +4,8 @@ import { RemoteCommandError } from '../../src/errors.js';
 import type { Manifest } from '../../src/manifest.js';
 import { backup, type PendingCleanup } from '../../src/operations/backup.js';
 import { parseSettings } from '../../src/settings.js';
-import { appContainer, appImage, FakeHost, silentLog } from './fake-host.js';
+import { appContainer, silentLog } from './fake-host.js';
+import { sqliteHost } from './host-fixture.js';
 import { validManifest } from './manifest-fixture.js';
 
 const ID = '20261124T101530Z-abcdef';
@@ -28,32 +29,6 @@ const manifestOf = (id: string, project: string, created: string): Manifest => {
   assert.equal(m.id, id);
   return m;
 };
-
-/** A healthy SQLite host; tests override single rules to inject faults. */
-function sqliteHost(existing: Manifest[] = []): FakeHost {
-  const host = new FakeHost({
-    inspectContainer: async () => appContainer,
-    inspectImage: async () => appImage,
-  });
-  // As readManifestsStep prints it: the uid, then name, `uid mode` and manifest per set.
-  const listing =
-    ['1001', ...existing.flatMap((m) => [m.id, '1001 2700', JSON.stringify(m)])].join('\0') + '\0';
-  host
-    .on(/echo "hostname/, {
-      stdout:
-        'hostname=web1\nflavor=v2\nproject_dir=1\ncompose_file=1\nenv_file=1\nimage_variable=registry.local/eqmd:v1\nbackup_free_kb=999999\ncontainers=c0ffee\n',
-    })
-    .on(/ test -f /, { code: 0 })
-    .on(/report=/, {
-      stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { records_patient: 50 }, schema: SHA, sha256: SHA, bytes: 4096 })}\nhost_sha256=${SHA}\n`,
-    })
-    .on(/docker cp/, { stdout: 'entries=3\ncontent_bytes=120\n' })
-    .on(/sha256sum < "\$f"/, {
-      stdout: `file=10=${SHA}=compose.yml\nfile=4096=${SHA}=database.sqlite3\nfile=20=${SHA}=env\nfile=10240=${SHA}=volumes/eqmd-a_media_files.tar\n`,
-    })
-    .on(/for d in \*\/; do/, { stdout: listing });
-  return host;
-}
 
 const pgChecksums = {
   stdout: `file=10=${SHA}=compose.yml\nfile=4096=${SHA}=database.dump\nfile=20=${SHA}=env\n`,

@@ -8,7 +8,7 @@ import { registryOf, repositoryOf, restoreEnvStep, setImageVariableStep } from '
 import { compareCounts, decideDatabaseRestore, restoredImage } from '../../src/deploy/decide.js';
 import type { DatabaseRecord, Manifest } from '../../src/manifest.js';
 import { countRowsSql } from '../../src/restore/commands.js';
-import { judge, type Observation } from '../../src/verify/judge.js';
+import { judge, nextProbeDelay, type Observation } from '../../src/verify/judge.js';
 
 const run = (command: string) => spawnSync('sh', ['-c', command]);
 
@@ -110,6 +110,17 @@ test('judge: fail fast on exit, restart loop, unhealthy, or 3 server errors in a
   );
   assert.deepEqual(judge([obs(0, 500), obs(1000, 500), obs(2000, 200)], 60_000).done, true);
   assert.match(fast([obs(0, null, null)]), /no container/);
+});
+
+test('probes come on the interval, and quickly after a server error (three in a row still decide)', () => {
+  assert.equal(nextProbeDelay([], 2000, 0), 2000);
+  assert.equal(nextProbeDelay([obs(0, 0)], 2000, 300), 1700, 'on the grid after a refused connection');
+  assert.equal(nextProbeDelay([obs(0, 200)], 2000, 4100), 1900);
+  assert.equal(nextProbeDelay([obs(0, 503)], 2000, 300), 250, 'soon after a 5xx');
+  assert.equal(nextProbeDelay([obs(0, 500)], 100, 300), 100, 'never slower than the interval');
+  assert.equal(nextProbeDelay([obs(0, 500), obs(250, 404)], 2000, 500), 1500, 'back on the grid after a 4xx');
+  // Two 5xx are not yet a verdict, whatever the pace.
+  assert.deepEqual(judge([obs(0, 500), obs(250, 500)], 60_000), { done: false });
 });
 
 test('judge: the deadline ends the wait, naming the last answer', () => {

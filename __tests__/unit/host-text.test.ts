@@ -50,6 +50,7 @@ test('a planted lock owner record is shown only field by field, never as a comma
     actor: 'ana\n::add-mask::x',
     repository: 'org/x',
     runUrl: 'javascript:alert(1)',
+    runner: '::add-mask::x',
     runId: '9; rm -rf /',
     started: '2026-12-01T10:00:00Z',
   });
@@ -65,9 +66,9 @@ test('a planted lock owner record is shown only field by field, never as a comma
         actor: 'ana',
         repository: 'org/x',
         runUrl: 'https://github.com/org/x/actions/runs/9',
-        started: 'T',
+        started: '2026-12-01T10:00:00.000Z',
       }),
     ),
-    'backup by ana (org/x, https://github.com/org/x/actions/runs/9) since T',
+    'backup by ana (org/x, https://github.com/org/x/actions/runs/9) since 2026-12-01T10:00:00.000Z',
   );
 });

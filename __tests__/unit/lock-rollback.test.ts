@@ -39,8 +39,10 @@ test('lock: stale only when the keeper is gone, or keeper-less and older than th
   assert.equal(judgeHeldLock({ owner: '', ageSeconds: 5, keeper: 'none' }, 600).kind, 'wait');
   assert.equal(judgeHeldLock({ owner: '', ageSeconds: 601, keeper: 'none' }, 600).kind, 'stale');
   assert.match(
-    describeOwner('{"command":"deploy","actor":"ana","repository":"org/x","runId":"9","started":"T"}'),
-    /deploy by ana \(org\/x, run 9\) since T/,
+    describeOwner(
+      '{"command":"deploy","actor":"ana","repository":"org/x","runId":"9","started":"2026-12-01T10:00:00Z"}',
+    ),
+    /deploy by ana \(org\/x, run 9\) since 2026-12-01T10:00:00Z/,
   );
   assert.match(describeOwner(''), /taken by hand/);
 });

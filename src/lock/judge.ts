@@ -23,14 +23,24 @@ export function judgeHeldLock(held: HeldLock, commandTimeoutSeconds: number): Lo
   return { kind: 'wait' };
 }
 
-/** One field of the owner record as it may be shown: short, one line, printable; else nothing. */
-function field(value: unknown, max = 200): string {
-  return typeof value === 'string' && value.length <= max && /^[\x20-\x7e]*$/.test(value) ? value : '';
+/** One field of the owner record as it may be shown: a string in its grammar, else nothing. */
+function field(value: unknown, grammar: RegExp): string {
+  return typeof value === 'string' && value.length <= 300 && grammar.test(value) ? value : '';
 }
+
+/** What the action itself writes into owner.json, as allowlists (a GitHub login, owner/repo, a time…). */
+const OWNER_FIELDS = {
+  command: /^(?:backup|deploy|rollback)$/,
+  actor: /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(?:\[bot\])?$/,
+  repository: /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/,
+  runId: /^[0-9]{1,20}$/,
+  runUrl: /^https?:\/\/[A-Za-z0-9.:-]+\/[A-Za-z0-9_./-]*$/,
+  started: /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$/,
+};
 
 /**
  * The lock's owner.json is host data (anyone who can write the project dir can plant one): each field
- * is shown only when it is short printable text, and an unreadable record is never quoted.
+ * is shown only when it has the form the action writes, and an unreadable record is never quoted.
  */
 export function describeOwner(ownerJson: string): string {
   let o: Record<string, unknown>;
@@ -41,9 +51,7 @@ export function describeOwner(ownerJson: string): string {
   } catch {
     return ownerJson ? 'an unreadable owner record' : 'an owner that left no record (taken by hand?)';
   }
-  const command = ['backup', 'deploy', 'rollback'].includes(field(o.command)) ? field(o.command) : '';
-  const runId = /^[0-9]{1,20}$/.test(field(o.runId)) ? field(o.runId) : '';
-  const runUrl = /^https?:\/\/\S+$/.test(field(o.runUrl, 500)) ? field(o.runUrl, 500) : '';
-  const run = runUrl || (runId ? `run ${runId}` : 'a run');
-  return `${command || 'an operation'} by ${field(o.actor) || 'unknown'} (${field(o.repository) || 'unknown repository'}, ${run}) since ${field(o.started) || 'unknown time'}`;
+  const f = (name: keyof typeof OWNER_FIELDS) => field(o[name], OWNER_FIELDS[name]);
+  const run = f('runUrl') || (f('runId') ? `run ${f('runId')}` : 'a run');
+  return `${f('command') || 'an operation'} by ${f('actor') || 'unknown'} (${f('repository') || 'unknown repository'}, ${run}) since ${f('started') || 'unknown time'}`;
 }

@@ -62,6 +62,12 @@ export interface BackupOptions {
   project?: string;
   /** Recorded in the manifest of a pre-restore snapshot: the set about to be restored. */
   restoreTarget?: string;
+  /**
+   * The caller's own look at the host, when nothing has changed it since (a deploy's, before its
+   * backup): the backup plans from it instead of probing again. Snapshots taken after a change never
+   * pass it: they must describe the host as it is then.
+   */
+  facts?: Facts;
 }
 
 export type BackupOutcome =
@@ -84,7 +90,7 @@ export async function backup(
   opts: BackupOptions,
 ): Promise<BackupOutcome> {
   const plan = await log.group('Inspect the host and plan the backup', () =>
-    planBackup(host, settings, log, opts.id, opts.project),
+    planBackup(host, settings, log, opts),
   );
   const all = [
     plan.steps.prepare,
@@ -135,14 +141,13 @@ async function planBackup(
   host: RemoteHost,
   settings: Settings,
   log: Log,
-  id: string,
-  project?: string,
+  { id, project, facts: unchanged }: Pick<BackupOptions, 'id' | 'project' | 'facts'>,
 ): Promise<Plan> {
-  // Always looked at afresh: a snapshot taken in the middle of a deploy or rollback must record the
-  // env file and the image as they are now, not as the operation found them (a failed deploy's
-  // snapshot once recorded the previous image's id under the new version's reference). The project
-  // stays the operation's.
-  const fresh = await gatherFacts(host, settings, log);
+  // Looked at afresh unless the caller's look is still true: a snapshot taken in the middle of a
+  // deploy or rollback must record the env file and the image as they are now, not as the operation
+  // found them (a failed deploy's snapshot once recorded the previous image's id under the new
+  // version's reference). The project stays the operation's.
+  const fresh = unchanged ?? (await gatherFacts(host, settings, log));
   const facts: Facts = project ? { ...fresh, project, compose: { ...fresh.compose, project } } : fresh;
   const { app, backup: b } = settings;
   const { container } = facts;

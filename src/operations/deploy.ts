@@ -24,6 +24,10 @@ import { ensureSetImage } from './set-image.js';
 import { deployRollbackPoint } from '../rerun.js';
 import { rollbackToSet, takeSnapshot, type RollbackOptions, type SetOnHost } from './rollback-to-set.js';
 import { formatPlan, runStep } from './run-step.js';
+import { appRestoreSteps } from './rollback-to-set.js';
+import { healthUrlText } from './verify.js';
+import type { Facts } from './facts.js';
+import { backupTag } from '../backup/commands.js';
 import { currentContainer } from './service.js';
 import { verifyContainer, type VerifyReport } from './verify.js';
 import { keepAppOutput } from './app-output.js';
@@ -119,16 +123,16 @@ export async function deploy(
       : []),
   ];
   if (settings.output.dryRun) {
-    const later: Step[] = [
-      {
-        title: 'Back up (reason pre-deploy): run command backup with dry-run to see its commands',
-        command: '(backup)',
-      },
-      ...(candidateStep ? [candidateStep, removeContainerStep(candidateName)] : []),
-      setImageVariableStep(envPath, app.imageVariable, reference),
-      upStep(t, app.service),
-    ];
-    const plan = `${formatPlan([...before, ...later])}\nthen verify; on failure${d.autoRollback ? '' : ' (auto-rollback is off: no rollback)'}: stop, snapshot the failed state, put the env file back, restore the database (restore-database: ${d.restoreDatabase}), retag the backed-up image, up, verify.`;
+    const plan = await dryRunPlan(host, settings, log, opts, {
+      facts,
+      before,
+      switchSteps: [
+        ...(candidateStep ? [candidateStep, removeContainerStep(candidateName)] : []),
+        setImageVariableStep(envPath, app.imageVariable, reference),
+        upStep(t, app.service),
+      ],
+      previousImage,
+    });
     log.info(`Dry run: nothing was changed on the host. The deploy would run:\n${plan}`);
     return { dryRun: true, plan };
   }
@@ -159,6 +163,8 @@ export async function deploy(
     reason: opts.reason ?? (resumeFrom ? 'interrupted-deploy' : 'pre-deploy'),
     now: opts.now(),
     toolVersion: opts.toolVersion,
+    // Only the pull and the checks ran since the look above: nothing the backup records has changed.
+    facts,
     ...(opts.onPending ? { onPending: opts.onPending } : {}),
   });
   if (pre.dryRun) throw new Error('unexpected dry run');
@@ -313,6 +319,62 @@ export async function deploy(
       { label: 'the verification after the rollback', report: rb.verify },
     ]);
   return finish(result);
+}
+
+/**
+ * The dry run: the exact commands of every step, the pre-deploy backup's included (planned from the
+ * same look at the host), and the recovery a failed verification would run, as planned now. Parts that
+ * depend on what the backup finds (its checksums, whether the schema moved) are named as conditions.
+ */
+async function dryRunPlan(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: DeployOptions,
+  x: { facts: Facts; before: Step[]; switchSteps: Step[]; previousImage: string },
+): Promise<string> {
+  const { app, deploy: d } = settings;
+  const id = opts.newId();
+  const backupPlan = await backup(host, settings, log, {
+    id,
+    reason: opts.reason ?? 'pre-deploy',
+    now: opts.now(),
+    toolVersion: opts.toolVersion,
+    facts: x.facts,
+  });
+  if (!backupPlan.dryRun) throw new Error('unexpected backup outside the dry run');
+  const setDir = `${x.facts.backupDir}/${id}`;
+  const recovery = appRestoreSteps({
+    setDir,
+    envPath: inProject(app.projectDir, app.envFile),
+    backupTag: backupTag(x.facts.project, id),
+    reference: x.previousImage,
+    compose: x.facts.compose,
+    service: app.service,
+  });
+  const verify = `verify ${healthUrlText(settings.verify.health)} (every ${settings.verify.healthIntervalMs / 1000} s, up to ${settings.verify.healthTimeoutMs / 1000} s; fail fast on 3 server errors in a row, an exited or restarting container)`;
+  return [
+    'Checks before anything changes:',
+    formatPlan(x.before),
+    '',
+    `Back up the running version (reason ${opts.reason ?? 'pre-deploy'}) as set ${id}:`,
+    backupPlan.plan,
+    '',
+    'Switch:',
+    formatPlan(x.switchSteps),
+    `then ${verify}.`,
+    '',
+    d.autoRollback
+      ? [
+          `If that verification fails: stop ${app.service} (${x.facts.container ? `Docker API, container ${x.facts.container.id.slice(0, 12)}` : 'no container now'}), ` +
+            'snapshot the failed state (reason failed-deploy: the backup steps above, as a new set), then:',
+          formatPlan([recovery.verifySet, recovery.env]),
+          `database: ${d.restoreDatabase === 'never' ? 'never restored (restore-database: never)' : d.restoreDatabase === 'always' ? `restored from ${id} (restore-database: always)` : `restored from ${id} only if its schema fingerprint no longer matches the set's (restore-database: auto)`}`,
+          formatPlan([recovery.retag, recovery.up]),
+          `then ${verify}.`,
+        ].join('\n')
+      : 'If that verification fails: nothing more (auto-rollback is off); the set above holds the previous state.',
+  ].join('\n');
 }
 
 async function productionHealthy(

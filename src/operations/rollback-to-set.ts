@@ -1,4 +1,4 @@
-import { inProject } from '../compose.js';
+import { inProject, type ComposeTarget } from '../compose.js';
 import { restoreEnvStep, retagStep, setImageVariableStep, upStep } from '../deploy/commands.js';
 import { decideDatabaseRestore, restoredImage, type SnapshotResult } from '../deploy/decide.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
@@ -62,6 +62,29 @@ export interface RollbackOptions {
   toolVersion: string;
   onPending?: BackupOptions['onPending'];
   parts?: RestoreParts;
+}
+
+/**
+ * The app part of putting a set back, as exact steps: check the env file's checksum, put it back,
+ * point the reference at the backed-up image, start. Shared by the rollback and the dry run's plan.
+ */
+export function appRestoreSteps(x: {
+  setDir: string;
+  envPath: string;
+  backupTag: string;
+  reference: string;
+  compose: ComposeTarget;
+  service: string;
+  envSha256?: string;
+}) {
+  return {
+    verifySet: verifySetStep(x.setDir, [
+      { path: 'env', role: 'env-file', bytes: 0, sha256: x.envSha256 ?? '<sha256 of env from the manifest>' },
+    ]),
+    env: restoreEnvStep(`${x.setDir}/env`, x.envPath),
+    retag: retagStep(x.backupTag, x.reference),
+    up: upStep(x.compose, x.service),
+  };
 }
 
 /** The files of a set that a restore of these parts reads: all are checksummed before anything changes. */
@@ -135,9 +158,17 @@ export async function rollbackToSet(
 
   const runAs = restoredImage(m.image);
   mark(true);
+  const appSteps = appRestoreSteps({
+    setDir: target.dir,
+    envPath: inProject(app.projectDir, app.envFile),
+    backupTag: m.image.backupTag,
+    reference: runAs.reference,
+    compose: facts.compose,
+    service: app.service,
+  });
   if (parts.app) {
     const envPath = inProject(app.projectDir, app.envFile);
-    await step(restoreEnvStep(`${target.dir}/env`, envPath));
+    await step(appSteps.env);
     restored.push(`env file ${app.envFile} from ${m.id}`);
     if (runAs.rewriteEnv) {
       await step(setImageVariableStep(envPath, m.image.variable || app.imageVariable, runAs.reference));
@@ -204,10 +235,10 @@ export async function rollbackToSet(
   let image = facts.probe.imageVariable;
   if (parts.app) {
     image = runAs.reference;
-    await step(retagStep(m.image.backupTag, image));
+    await step(appSteps.retag);
     restored.push(`image ${image} (${m.image.id.replace(/^sha256:/, '').slice(0, 12)}) from its backup tag`);
   }
-  await step(upStep(facts.compose, app.service));
+  await step(appSteps.up);
   opts.onStopped?.(null);
   const container = await currentContainer(host, facts.project, app.service);
   const verify = container

@@ -9,7 +9,20 @@ import { deploy, type DeployOptions } from './deploy.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
 import { unfinishedRestoreTarget } from '../rerun.js';
-import { APP_PARTS, rollbackToSet, type RestoreParts, type SetOnHost } from './rollback-to-set.js';
+import {
+  APP_PARTS,
+  appRestoreSteps,
+  filesFor,
+  rollbackToSet,
+  type RestoreParts,
+  type SetOnHost,
+} from './rollback-to-set.js';
+import { backup } from './backup.js';
+import type { Facts } from './facts.js';
+import { formatPlan } from './run-step.js';
+import { healthUrlText } from './verify.js';
+import { inProject } from '../compose.js';
+import { verifySetStep, volumeRestoreStep } from '../restore/commands.js';
 import type { VerifyReport } from './verify.js';
 import { keepAppOutput } from './app-output.js';
 
@@ -135,19 +148,7 @@ export async function rollback(
   const runAs = restoredImage(target.image).reference;
   const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${runAs}), scope ${scope}`;
   if (settings.output.dryRun) {
-    const plan = [
-      describe,
-      `1. check the checksums of the set's files for this scope`,
-      `2. stop ${settings.app.service}; snapshot what will be overwritten (reason pre-restore)`,
-      ...(parts.app ? [`3. put the env file back; retag ${target.image.backupTag} as ${runAs}`] : []),
-      ...(parts.database !== 'no'
-        ? [
-            `4. restore the database (${parts.database === 'always' ? 'always' : `restore-database: ${d.restoreDatabase}`})`,
-          ]
-        : []),
-      ...(parts.volumes.length ? [`5. restore volumes ${parts.volumes.join(', ')}`] : []),
-      `6. compose up -d --no-deps ${settings.app.service}; verify`,
-    ].join('\n');
+    const plan = await dryRunPlan(host, settings, log, opts, { facts, set, parts, runAs, describe });
     log.info(`Dry run: nothing was changed on the host. The rollback would do:\n${plan}`);
     return { dryRun: true, plan };
   }
@@ -182,4 +183,77 @@ export async function rollback(
         ? incomplete.join('; ')
         : '',
   };
+}
+
+/**
+ * The rollback's dry run: the exact commands, from the set's own manifest (its checksums, its image,
+ * its volumes), the snapshot's backup steps included; the database restore as its condition and step.
+ */
+async function dryRunPlan(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: DeployOptions,
+  x: { facts: Facts; set: SetOnHost; parts: RestoreParts; runAs: string; describe: string },
+): Promise<string> {
+  const { app } = settings;
+  const m = x.set.manifest;
+  const snapshotId = opts.newId();
+  const snapshot = await backup(
+    host,
+    {
+      ...settings,
+      backup: {
+        ...settings.backup,
+        database: x.parts.database !== 'no' ? settings.backup.database : 'none',
+        volumes: x.parts.volumes,
+      },
+    },
+    log,
+    { id: snapshotId, reason: 'pre-restore', now: opts.now(), toolVersion: opts.toolVersion, facts: x.facts },
+  );
+  if (!snapshot.dryRun) throw new Error('unexpected backup outside the dry run');
+  const steps = appRestoreSteps({
+    setDir: x.set.dir,
+    envPath: inProject(app.projectDir, app.envFile),
+    backupTag: m.image.backupTag,
+    reference: x.runAs,
+    compose: x.facts.compose,
+    service: app.service,
+  });
+  const volumes = x.parts.volumes.flatMap((name) => {
+    const v = m.volumes.find((y) => y.name === name);
+    return v
+      ? [
+          volumeRestoreStep({
+            id: snapshotId,
+            projectDir: app.projectDir,
+            volume: name,
+            archive: `${x.set.dir}/${v.file}`,
+            image: m.image.backupTag,
+            entries: v.entries,
+          }),
+        ]
+      : [];
+  });
+  const database =
+    x.parts.database === 'no' || m.database.kind === 'none'
+      ? 'database: not restored (not in this scope)'
+      : `database: ${m.database.kind} restored from ${m.id} (into a verified copy, the replaced data kept aside) ` +
+        (x.parts.database === 'always' || settings.deploy.restoreDatabase === 'always'
+          ? 'always (this scope)'
+          : settings.deploy.restoreDatabase === 'never'
+            ? '— never (restore-database: never)'
+            : "only if the live schema fingerprint no longer matches the set's (restore-database: auto)");
+  return [
+    x.describe,
+    formatPlan([verifySetStep(x.set.dir, filesFor(m, x.parts))]),
+    `then stop ${app.service} (${x.facts.container ? `Docker API, container ${x.facts.container.id.slice(0, 12)}` : 'no container now'}) and snapshot what will be overwritten as set ${snapshotId}:`,
+    snapshot.plan,
+    'then put back:',
+    formatPlan([...(x.parts.app ? [steps.env] : []), ...volumes]),
+    database,
+    formatPlan([...(x.parts.app ? [steps.retag] : []), steps.up]),
+    `then verify ${healthUrlText(settings.verify.health)}.`,
+  ].join('\n');
 }

@@ -4,7 +4,7 @@ import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { HealthUrl, VerifySettings } from '../settings.js';
 import { inContainer, staticFilesCommand } from '../verify/commands.js';
-import { describeAnswer, judge, type Observation } from '../verify/judge.js';
+import { describeAnswer, judge, nextProbeDelay, type Observation } from '../verify/judge.js';
 
 /**
  * What the app itself said while it was verified: the last health answer's body, the output of the
@@ -62,8 +62,7 @@ export async function verifyContainer(
     const http = container?.running ? await host.httpGet(url, Math.min(vs.healthIntervalMs, 5000)) : null;
     history.push({ at: clock() - start, container, http });
     verdict = judge(history, vs.healthTimeoutMs);
-    if (!verdict.done)
-      await sleep(Math.max(0, vs.healthIntervalMs - ((clock() - start) % vs.healthIntervalMs)));
+    if (!verdict.done) await sleep(nextProbeDelay(history, vs.healthIntervalMs, clock() - start));
   }
   const decidedAfterMs = clock() - start;
   const last = history.at(-1)!;

@@ -19,6 +19,13 @@ export type Verdict =
 /** Consecutive 5xx answers that end the wait: one 500 can be a warm-up, several in a row are a broken release. */
 export const FAIL_FAST_5XX = 3;
 
+/**
+ * After a 5xx the next probes come this soon: the consecutive answers that decide are still required,
+ * but a broken release is no longer given a whole interval between each (a 2 s interval made every
+ * failed deploy wait 4 s more than the answers needed).
+ */
+export const RECHECK_AFTER_5XX_MS = 250;
+
 const ok = (a: HttpAnswer | null): boolean => !!a && a.status >= 200 && a.status < 400;
 const serverError = (a: HttpAnswer | null): boolean => !!a && a.status >= 500;
 
@@ -30,6 +37,19 @@ export function describeAnswer(a: HttpAnswer | null): string {
   if (!a) return 'no probe yet';
   if (a.status === 0) return `no answer (${a.error})`;
   return `HTTP ${a.status}`;
+}
+
+/**
+ * How long to wait before the next probe, `elapsedMs` after the wait began: on the interval's grid,
+ * or RECHECK_AFTER_5XX_MS after a server error.
+ */
+export function nextProbeDelay(
+  history: readonly Observation[],
+  intervalMs: number,
+  elapsedMs: number,
+): number {
+  if (serverError(history.at(-1)?.http ?? null)) return Math.min(intervalMs, RECHECK_AFTER_5XX_MS);
+  return Math.max(0, intervalMs - (elapsedMs % intervalMs));
 }
 
 /**

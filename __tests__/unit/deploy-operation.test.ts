@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RefusedError } from '../../src/errors.js';
+import { deploy, type DeployOptions, type DeployResult } from '../../src/operations/deploy.js';
+import { parseSettings } from '../../src/settings.js';
+import { appContainer, type FakeHost, silentLog } from './fake-host.js';
+import { sqliteHost } from './host-fixture.js';
+
+/** The deploy operation against a scripted host: the order of its steps and each branch of its story. */
+
+const settings = (over: Record<string, string> = {}) => {
+  const inputs: Record<string, string> = {
+    command: 'deploy',
+    version: 'v2',
+    host: 'h',
+    username: 'deploy',
+    password: 'pw',
+    'insecure-ignore-host-key': 'true',
+    'project-dir': '/srv/eqmd-a',
+    ...over,
+  };
+  return parseSettings((n) => inputs[n] ?? '', { GITHUB_RUN_ID: '42', GITHUB_REPOSITORY: 'org/app' });
+};
+
+let n = 0;
+const opts = (): DeployOptions => ({
+  newId: () => `20261124T1015${String(30 + n++).padStart(2, '0')}Z-abcdef`,
+  now: () => new Date('2026-11-24T10:15:30Z'),
+  toolVersion: '0.1.0',
+});
+
+/** A host whose app container is found by compose's labels, and whose stops are recorded. */
+function deployHost(): FakeHost & { stopped: string[] } {
+  const host = sqliteHost() as FakeHost & { stopped: string[] };
+  host.stopped = [];
+  host.docker.serviceContainers = async (_project, service) => (service === 'eqmd' ? [appContainer] : []);
+  host.docker.stopContainer = async (id) => void host.stopped.push(id);
+  return host;
+}
+
+const probes = (host: FakeHost) => host.commands.filter((c) => /echo "hostname/.test(c.command)).length;
+const firstIndex = (host: FakeHost, re: RegExp) => host.commands.findIndex((c) => re.test(c.command));
+
+async function run(host: FakeHost, over: Record<string, string> = {}): Promise<DeployResult> {
+  const out = await deploy(host, settings(over), silentLog(), opts());
+  assert.ok(!out.dryRun);
+  return out;
+}
+
+test('a good deploy: one look at the host, backup before the switch, verified, nothing stopped', async () => {
+  const host = deployHost();
+  const r = await run(host);
+  assert.equal(r.ok, true);
+  assert.equal(r.deployedImage, 'registry.local/eqmd:v2');
+  assert.equal(r.rolledBack, false);
+  assert.equal(probes(host), 1, 'the backup plans from the deploy’s own look at the host');
+  const order = [
+    /compose .*config -q/,
+    /docker pull -q registry\.local\/eqmd:v2/,
+    /mkdir .*\.tmp-/,
+    /mv -T/,
+    /mapfile -t lines/,
+    /up -d --no-deps eqmd/,
+  ];
+  const at = order.map((re) => firstIndex(host, re));
+  assert.ok(
+    at.every((i) => i >= 0),
+    `all steps ran: ${at}`,
+  );
+  assert.deepEqual(
+    [...at].sort((a, b) => a - b),
+    at,
+    'in this order',
+  );
+  const rewrite = host.commands[at[4]!]!.command;
+  assert.match(
+    rewrite,
+    / EQMD_IMAGE registry\.local\/eqmd:v2$/,
+    'name and reference are positional parameters',
+  );
+  assert.deepEqual(host.stopped, []);
+});
+
+test('a broken deploy: decided on consecutive 5xx, failed state kept, env and image put back, app output kept on the host only', async () => {
+  const host = deployHost();
+  const body = 'Traceback: patient PATIENT-X-42 not found';
+  host.http = [
+    { status: 500, body, error: '' },
+    { status: 500, body, error: '' },
+    { status: 500, body, error: '' },
+    { status: 200, body: 'ok', error: '' },
+  ];
+  const started = Date.now();
+  const r = await run(host);
+  assert.equal(r.ok, false);
+  assert.equal(r.rolledBack, true);
+  assert.equal(r.healthy, true);
+  assert.equal(r.deployedImage, 'registry.local/eqmd:v1');
+  assert.ok(Date.now() - started < 3000, 'three quick probes after the first 5xx, not three intervals');
+  assert.deepEqual(host.stopped, [appContainer.id]);
+  assert.equal(probes(host), 2, 'the snapshot after the switch looks again; the pre-deploy backup did not');
+  assert.ok(r.failedState, 'the failed state was snapshotted');
+  const restoreEnv = firstIndex(host, /cat .*\/env > "\$tmp"/);
+  const retag = firstIndex(host, /docker tag eqmd-rollback\/eqmd-a:\S+ registry\.local\/eqmd:v1/);
+  assert.ok(restoreEnv > 0 && retag > restoreEnv, 'env file, then the backed-up image under its reference');
+  // The body is the app's: in no check, failure or note; kept in the failed-state set on the host.
+  assert.ok(!JSON.stringify({ ...r, verify: { ...r.verify, appOutput: null } }).includes('PATIENT-X'));
+  assert.match(r.failure, /3 server errors in a row \(HTTP 500\)$/);
+  const kept = host.commands.find((c) => /app-output\.txt/.test(c.command))!;
+  assert.ok(kept.stdin?.includes(body), 'the app output went to the host');
+  assert.equal(r.appOutputOnHost, `${r.failedState!.dir}/app-output.txt`);
+});
+
+test('a refused pull changes nothing', async () => {
+  const host = deployHost().on(/docker pull/, { code: 1, stderr: 'manifest unknown' });
+  await assert.rejects(
+    deploy(host, settings(), silentLog(), opts()),
+    (err: unknown) => err instanceof RefusedError && /Pull .* failed; nothing was changed/.test(err.message),
+  );
+  assert.equal(firstIndex(host, /mkdir .*\.tmp-/), -1, 'no backup');
+  assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+});
+
+test('auto-rollback off: the failed release is left running, and the summary says where the backup is', async () => {
+  const host = deployHost();
+  host.http = [{ status: 502, body: 'bad gateway', error: '' }];
+  const r = await run(host, { 'auto-rollback': 'false' });
+  assert.equal(r.ok, false);
+  assert.equal(r.rolledBack, false);
+  assert.deepEqual(host.stopped, []);
+  assert.match(
+    r.notes.join('\n'),
+    /auto-rollback is off: registry\.local\/eqmd:v2 is left running; backup set \S+ holds/,
+  );
+  assert.equal(r.appOutputOnHost, null, 'no set of this run to keep it in: it stays on the runner');
+});
+
+test('the dry run prints the exact commands: checks, the backup, the switch and the planned recovery', async () => {
+  const host = deployHost();
+  const out = await deploy(host, settings({ 'dry-run': 'true' }), silentLog(), opts());
+  assert.ok(out.dryRun);
+  const plan = out.plan;
+  for (const fragment of [
+    'docker pull -q registry.local/eqmd:v2',
+    'Back up the running version (reason pre-deploy) as set 2026',
+    'docker tag sha256:1111 eqmd-rollback/eqmd-a:2026',
+    'mv -T',
+    'mapfile -t lines',
+    'up -d --no-deps eqmd',
+    'If that verification fails: stop eqmd (Docker API, container c0ffee)',
+    'cat /srv/eqmd-a/backups/2026',
+    'restored from 2026',
+    'only if its schema fingerprint no longer matches',
+  ])
+    assert.ok(plan.includes(fragment), `plan lacks ${fragment}:\n${plan}`);
+  const id = /as set (\S+):/.exec(plan)![1]!;
+  assert.match(
+    plan,
+    new RegExp(`docker tag eqmd-rollback/eqmd-a:${id} registry\\.local/eqmd:v1`),
+    'the recovery retags this very set',
+  );
+  // Only reads ran: the probe, the SQLite check and the pull-less look; nothing that writes.
+  for (const c of host.commands)
+    assert.doesNotMatch(c.command, /mkdir|docker pull|mapfile|docker tag|mv -T/, c.command.slice(0, 80));
+  assert.deepEqual(host.stopped, []);
+  assert.equal(probes(host), 1, 'one look at the host for the whole plan');
+});

@@ -1,0 +1,30 @@
+import type { Manifest } from '../../src/manifest.js';
+import { appContainer, appImage, FakeHost } from './fake-host.js';
+
+export const SHA = 'a'.repeat(64);
+
+/** A healthy SQLite host; tests override single rules to inject faults. */
+export function sqliteHost(existing: Manifest[] = []): FakeHost {
+  const host = new FakeHost({
+    inspectContainer: async () => appContainer,
+    inspectImage: async () => appImage,
+  });
+  // As readManifestsStep prints it: the uid, then name, `uid mode` and manifest per set.
+  const listing =
+    ['1001', ...existing.flatMap((m) => [m.id, '1001 2700', JSON.stringify(m)])].join('\0') + '\0';
+  host
+    .on(/echo "hostname/, {
+      stdout:
+        'hostname=web1\nflavor=v2\nproject_dir=1\ncompose_file=1\nenv_file=1\nimage_variable=registry.local/eqmd:v1\nbackup_free_kb=999999\ncontainers=c0ffee\n',
+    })
+    .on(/ test -f /, { code: 0 })
+    .on(/report=/, {
+      stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { records_patient: 50 }, schema: SHA, sha256: SHA, bytes: 4096 })}\nhost_sha256=${SHA}\n`,
+    })
+    .on(/docker cp/, { stdout: 'entries=3\ncontent_bytes=120\n' })
+    .on(/sha256sum < "\$f"/, {
+      stdout: `file=10=${SHA}=compose.yml\nfile=4096=${SHA}=database.sqlite3\nfile=20=${SHA}=env\nfile=10240=${SHA}=volumes/eqmd-a_media_files.tar\n`,
+    })
+    .on(/for d in \*\/; do/, { stdout: listing });
+  return host;
+}
