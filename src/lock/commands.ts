@@ -14,22 +14,34 @@ export function lockDir(projectDir: string): string {
 export function acquireStep(dir: string, token: string, owner: string): Step {
   return {
     title: `Take the host lock ${dir}`,
-    command: bashScript([
-      `d=${quote(dir)}`,
-      'if mkdir -m 755 "$d" 2>/dev/null; then',
-      `  printf '%s\\n' ${quote(owner)} > "$d/owner.json"`,
-      `  printf '%s\\n' ${quote(token)} > "$d/token"`,
-      '  chmod 644 "$d/owner.json" "$d/token"',
-      '  echo state=acquired',
-      'else',
-      '  echo state=held',
-      '  echo "owner=$(tr -d \'\\n\' < "$d/owner.json" 2>/dev/null || true)"',
-      '  echo "age_s=$(( $(date +%s) - $(stat -c %Y "$d") ))"',
-      '  pid=$(cat "$d/pid" 2>/dev/null || true)',
-      // /proc, not kill -0: the holder may be another user, and kill -0 then fails although it lives.
-      '  if [ -z "$pid" ]; then echo keeper=none; elif [ -d "/proc/$pid" ]; then echo keeper=alive; else echo keeper=gone; fi',
-      'fi',
-    ]),
+    // The lock appears whole or not at all: made complete under a temporary name, then renamed onto
+    // the lock's name (rename fails while a lock with content is there). A lock directory without its
+    // token, which nobody could release, cannot come from an interrupted acquire.
+    command: bashScript(
+      [
+        'd=$1 owner=$2 token=$3',
+        'new="$d.new.$$"',
+        `trap 'rm -rf -- "$new"' EXIT`,
+        'mkdir -m 755 "$new"',
+        `printf '%s\\n' "$owner" > "$new/owner.json"`,
+        `printf '%s\\n' "$token" > "$new/token"`,
+        'chmod 644 "$new/owner.json" "$new/token"',
+        'if [ ! -e "$d" ] && mv -T "$new" "$d" 2>/dev/null; then',
+        '  echo state=acquired',
+        // Ours now: what interrupted releases and acquires left beside it is garbage.
+        '  rm -rf -- "$d".released.* 2>/dev/null || true',
+        `  find "$(dirname "$d")" -maxdepth 1 -name "$(basename "$d").new.*" -mmin +1 -exec rm -rf -- {} + 2>/dev/null || true`,
+        'else',
+        '  echo state=held',
+        '  echo "owner=$(tr -d \'\\n\' < "$d/owner.json" 2>/dev/null || true)"',
+        '  echo "age_s=$(( $(date +%s) - $(stat -c %Y "$d" 2>/dev/null || date +%s) ))"',
+        '  pid=$(cat "$d/pid" 2>/dev/null || true)',
+        // /proc, not kill -0: the holder may be another user, and kill -0 then fails although it lives.
+        '  if [ -z "$pid" ]; then echo keeper=none; elif [ -d "/proc/$pid" ]; then echo keeper=alive; else echo keeper=gone; fi',
+        'fi',
+      ],
+      [dir, owner, token],
+    ),
   };
 }
 
@@ -41,6 +53,9 @@ export function acquireStep(dir: string, token: string, owner: string): Step {
 export function keeperCommand(dir: string, token: string): string {
   return bashScript([
     `d=${quote(dir)}`,
+    // Only into a lock that is still ours: a keeper that starts late must not write into a lock being
+    // released (its pid file kept the directory from going) or taken by another run.
+    `[ "$(cat "$d/token" 2>/dev/null)" = ${quote(token)} ] || exit 0`,
     'echo $$ > "$d/pid"',
     'chmod 644 "$d/pid"',
     'while :; do',
@@ -51,14 +66,24 @@ export function keeperCommand(dir: string, token: string): string {
   ]);
 }
 
-/** Releases the lock only if it is still ours. */
+/**
+ * Releases the lock only if it is still ours, in one rename: a release cut short leaves either the
+ * whole lock (which the post step releases) or none, never a directory without its token (which
+ * nobody could release: a fresh seed of the kill-at-random suite found one left by a late keeper).
+ */
 export function releaseStep(dir: string, token: string): Step {
   return {
     title: 'Release the host lock',
-    command: bashScript([
-      `d=${quote(dir)}`,
-      `if [ "$(cat "$d/token" 2>/dev/null)" = ${quote(token)} ]; then rm -rf -- "$d"; echo state=released; else echo state=not-ours; fi`,
-    ]),
+    command: bashScript(
+      [
+        'd=$1',
+        'if [ "$(cat "$d/token" 2>/dev/null)" = "$2" ] && mv -T "$d" "$d.released.$$"; then',
+        '  rm -rf -- "$d.released.$$"',
+        '  echo state=released',
+        'else echo state=not-ours; fi',
+      ],
+      [dir, token],
+    ),
   };
 }
 
@@ -80,7 +105,9 @@ export function breakStaleStep(dir: string): Step {
       `d=${quote(dir)}`,
       'pid=$(cat "$d/pid" 2>/dev/null || true)',
       'if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then echo "the holder came back to life" >&2; exit 3; fi',
-      'rm -rf -- "$d"',
+      // One rename, as in a release: a break cut short leaves the stale lock or nothing.
+      'mv -T "$d" "$d.released.$$"',
+      'rm -rf -- "$d.released.$$"',
     ]),
   };
 }
