@@ -4,10 +4,9 @@ import { lockOwnedStep, releaseStep } from './lock/commands.js';
 import { sweepHelpers } from './operations/lock.js';
 import { resumeService } from './operations/resume.js';
 import type { StoppedService } from './operations/rollback-to-set.js';
-import type { PendingCleanup } from './operations/backup.js';
 import { runStep } from './operations/run-step.js';
 import { openHost } from './ssh/open.js';
-import { coreLog, readSettings } from './main.js';
+import { coreLog, readSettings, runnerState } from './edge/runner.js';
 
 /**
  * Runs after the job's other steps, even when the main step was cancelled or failed. If the main step
@@ -16,9 +15,9 @@ import { coreLog, readSettings } from './main.js';
  * warns: it must never turn a job red by itself.
  */
 export async function post(): Promise<void> {
-  const rawPending = core.getState('pending');
-  const rawLock = core.getState('lock');
-  if (!rawPending && !rawLock) {
+  const pending = runnerState.pending();
+  const lock = runnerState.lock();
+  if (!pending && !lock) {
     core.info('eqmd-rollback post: nothing left to clean up');
     return;
   }
@@ -26,8 +25,7 @@ export async function post(): Promise<void> {
     const settings = readSettings();
     const { host } = await openHost(settings.connection, coreLog);
     try {
-      if (rawPending) {
-        const pending = JSON.parse(rawPending) as PendingCleanup;
+      if (pending) {
         await runStep(
           host,
           cleanupStep(pending.paths, pending.id, pending.tag, pending.appContainerId),
@@ -35,17 +33,15 @@ export async function post(): Promise<void> {
         );
         core.info(`removed the unfinished backup set ${pending.paths.tmp}`);
       }
-      if (rawLock) {
+      if (lock) {
         // The main step ended holding the lock: it was interrupted. While the lock is still ours, what
         // its helpers left goes, and the service is started again if the run stopped it and that is safe.
-        const lock = JSON.parse(rawLock) as { dir: string; token: string };
         const ours = (await runStep(host, lockOwnedStep(lock.dir, lock.token), coreLog))
           .toString()
           .includes('state=ours');
         if (ours) {
           await sweepHelpers(host, settings, coreLog);
-          const rawStopped = core.getState('stopped');
-          await resume(host, settings, rawStopped ? (JSON.parse(rawStopped) as StoppedService) : null);
+          await resume(host, settings, runnerState.stopped());
         }
         const out = (await runStep(host, releaseStep(lock.dir, lock.token), coreLog)).toString();
         core.info(

@@ -270,9 +270,12 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     health: parseHealthUrl(input('health-url')),
     healthTimeoutMs: healthTimeout * 1000,
     healthIntervalMs: v.integer('health-interval', input('health-interval'), 1, healthTimeout) * 1000,
-    // Documented "empty = skip": only here does an explicitly empty value not fall back to the default.
+    // Documented "empty = skip": only for these two does an explicitly empty value not fall back to
+    // the default (an unset input is absent; `static-files: ''` says there are none to check).
     dbCheckCommand: (read('db-check-command') ?? INPUT_DEFAULTS['db-check-command'] ?? '').trim(),
-    staticFiles: v.list(input('static-files')).map((f) => v.path('static-files', f)),
+    staticFiles: v
+      .list(read('static-files') ?? INPUT_DEFAULTS['static-files'] ?? '')
+      .map((f) => v.path('static-files', f)),
     staticPath: v.path('static-path', input('static-path'), { absolute: true }),
     smokeCommands: (read('smoke-commands') || '')
       .split('\n')

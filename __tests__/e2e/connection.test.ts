@@ -24,6 +24,8 @@ describe('connection security and input validation', () => {
     const r = await runAction({ ...base, ...connectionInputs(h), 'host-fingerprint': '' });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /Invalid input 'host-fingerprint'.*ssh-keygen -l -E sha256/);
+    assert.equal(r.outputs.result, 'refused', 'a run refused before connecting still reports');
+    assert.match(r.summary, /Invalid input 'host-fingerprint'/);
     assert.equal(sshdLogLines(), lines, 'sshd saw no connection');
   });
 

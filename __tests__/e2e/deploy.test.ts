@@ -76,6 +76,7 @@ describe('deploy with verification and automatic rollback', () => {
     const rowsBefore = rows(a);
     const r = await deployA('v2');
     assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.outputs.result, 'succeeded');
     assert.equal(r.outputs['deployed-image'], `${h.image}:v2`);
     assert.equal(r.outputs['previous-image'], `${h.image}:v1`);
     assert.equal(r.outputs['rolled-back'], 'false');
@@ -98,6 +99,7 @@ describe('deploy with verification and automatic rollback', () => {
     const r = await deployA('v3');
     assert.equal(r.code, 1, 'the step fails');
     assert.equal(r.outputs['rolled-back'], 'true');
+    assert.equal(r.outputs.result, 'rolled-back');
     assert.equal(r.outputs.health, 'healthy');
     assert.equal(r.outputs['deployed-image'], `${h.image}:v1`);
     assert.equal(await version(a), 'v1');
@@ -158,6 +160,10 @@ describe('deploy with verification and automatic rollback', () => {
     };
     const pull = await deployA('v404-does-not-exist');
     assert.equal(pull.code, 1);
+    // Every exit reports: a refusal too has its output, a titled annotation and a summary.
+    assert.equal(pull.outputs.result, 'refused');
+    assert.match(pull.stdout, /^::error title=eqmd-rollback: deploy refused::Pull /m);
+    assert.match(pull.summary, /## eqmd-rollback: deploy ⛔ refused[\s\S]*Nothing was changed on the host\./);
     assert.match(pull.stdout, /Pull 127\.0\.0\.1:5000\/eqmd:v404-does-not-exist failed; nothing was changed/);
     const pre = await deployA('v2', { 'pre-deploy-command': 'python manage.py check && exit 7' });
     assert.equal(pre.code, 1);

@@ -153,6 +153,8 @@ describe('rollback', () => {
     const r = await run(a, { command: 'rollback', 'backup-id': '20200101T000000Z-000000' });
     assert.equal(r.code, 1);
     assert.match(r.stdout, /no backup set 20200101T000000Z-000000 of project eqmd-a/);
+    assert.equal(r.outputs.result, 'refused');
+    assert.match(r.summary, /## eqmd-rollback: rollback ⛔ refused/);
   });
 });
 

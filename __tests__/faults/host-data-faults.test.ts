@@ -16,29 +16,13 @@ import {
 } from '../e2e/harness.js';
 import { fault } from './fault.js';
 import { backupDirOf, instanceInputs, runningAppContainers } from './inject.js';
+import { obeyedCommands as obeyed } from '../workflow-commands.js';
 
 /** Rows 16–18: what the host hands back (manifests, lock records, the app's output) is data. */
 
 const h = testHost();
 const { a } = h.instances;
 const backups = backupDirOf(a);
-
-/** Lines the runner would obey as workflow commands, outside any ::stop-commands:: region. */
-function obeyed(log: string): string[] {
-  const out: string[] = [];
-  let stop = '';
-  for (const line of log.split('\n')) {
-    const t = line.trimStart();
-    if (stop) {
-      if (t === `::${stop}::`) stop = '';
-      continue;
-    }
-    const m = /^::stop-commands::(.+)$/.exec(t);
-    if (m) stop = m[1]!;
-    else if (t.startsWith('::') || t.startsWith('##[')) out.push(t);
-  }
-  return out;
-}
 
 /** The state a refused run must leave as it found: env file, container, served version, set files. */
 async function snapshot(): Promise<string> {

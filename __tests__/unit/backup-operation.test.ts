@@ -3,25 +3,13 @@ import { test } from 'node:test';
 import { RemoteCommandError } from '../../src/errors.js';
 import type { Manifest } from '../../src/manifest.js';
 import { backup, type PendingCleanup } from '../../src/operations/backup.js';
-import { parseSettings } from '../../src/settings.js';
 import { appContainer, silentLog } from './fake-host.js';
-import { sqliteHost } from './host-fixture.js';
+import { sqliteHost, settingsFor } from './host-fixture.js';
 import { validManifest } from './manifest-fixture.js';
 
 const ID = '20261124T101530Z-abcdef';
 const SHA = 'a'.repeat(64);
-const settings = (over: Record<string, string> = {}) => {
-  const inputs: Record<string, string> = {
-    command: 'backup',
-    host: 'h',
-    username: 'deploy',
-    password: 'pw',
-    'insecure-ignore-host-key': 'true',
-    'project-dir': '/srv/eqmd-a',
-    ...over,
-  };
-  return parseSettings((n) => inputs[n] ?? '', { GITHUB_RUN_ID: '42', GITHUB_REPOSITORY: 'org/app' });
-};
+const settings = (over: Record<string, string> = {}) => settingsFor('backup', over);
 
 /** A valid manifest (the listing is validated) whose id must be the one given. */
 const manifestOf = (id: string, project: string, created: string): Manifest => {

@@ -2,25 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RefusedError } from '../../src/errors.js';
 import { deploy, type DeployOptions, type DeployResult } from '../../src/operations/deploy.js';
-import { parseSettings } from '../../src/settings.js';
 import { appContainer, type FakeHost, silentLog } from './fake-host.js';
-import { sqliteHost } from './host-fixture.js';
+import { sqliteHost, settingsFor } from './host-fixture.js';
 
 /** The deploy operation against a scripted host: the order of its steps and each branch of its story. */
 
-const settings = (over: Record<string, string> = {}) => {
-  const inputs: Record<string, string> = {
-    command: 'deploy',
-    version: 'v2',
-    host: 'h',
-    username: 'deploy',
-    password: 'pw',
-    'insecure-ignore-host-key': 'true',
-    'project-dir': '/srv/eqmd-a',
-    ...over,
-  };
-  return parseSettings((n) => inputs[n] ?? '', { GITHUB_RUN_ID: '42', GITHUB_REPOSITORY: 'org/app' });
-};
+const settings = (over: Record<string, string> = {}) => settingsFor('deploy', { version: 'v2', ...over });
 
 let n = 0;
 const opts = (): DeployOptions => ({

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { registryOf, repositoryOf, restoreEnvStep, setImageVariableStep } from '../../src/deploy/commands.js';
 import { compareCounts, decideDatabaseRestore, restoredImage } from '../../src/deploy/decide.js';
 import type { DatabaseRecord, Manifest } from '../../src/manifest.js';
-import { countRowsSql } from '../../src/restore/commands.js';
+import { COUNT_ROWS_SQL, countableTables } from '../../src/restore/commands.js';
 import { judge, nextProbeDelay, type Observation } from '../../src/verify/judge.js';
 
 const run = (command: string) => spawnSync('sh', ['-c', command]);
@@ -156,10 +156,13 @@ test('row-count comparison and the count query quote identifiers and skip odd na
     'public.a: 1 rows, expected 2',
     'public.c: missing rows, expected 1',
   ]);
+  // Only plain schema.table names are counted; PostgreSQL quotes them (%I) from a psql variable.
   assert.equal(
-    countRowsSql(['public.records_patient', 'x.y"; DROP TABLE z; --']),
-    `SELECT 'public.records_patient' || '|' || count(*) FROM "public"."records_patient";`,
+    countableTables(['public.records_patient', 'x.y"; DROP TABLE z; --', 'public.t,u', 'nodot']),
+    'public.records_patient',
   );
+  assert.match(COUNT_ROWS_SQL, /format\('SELECT count\(\*\) AS c FROM %I\.%I'/);
+  assert.match(COUNT_ROWS_SQL, /string_to_array\(:'tables', ','\)/);
 });
 
 const image = (reference: string, envValue: string): Manifest['image'] => ({

@@ -1,4 +1,5 @@
 import type { Manifest } from '../../src/manifest.js';
+import { parseSettings, type Settings } from '../../src/settings.js';
 import { appContainer, appImage, FakeHost } from './fake-host.js';
 
 export const SHA = 'a'.repeat(64);
@@ -27,4 +28,21 @@ export function sqliteHost(existing: Manifest[] = []): FakeHost {
     })
     .on(/for d in \*\/; do/, { stdout: listing });
   return host;
+}
+
+/**
+ * Settings for an operation run against the fake host: a password login to `h`, project /srv/eqmd-a,
+ * the command, and `over`. Inputs not given are absent, as on a runner that fills action.yml's defaults.
+ */
+export function settingsFor(command: string, over: Record<string, string> = {}): Settings {
+  const inputs: Record<string, string> = {
+    command,
+    host: 'h',
+    username: 'deploy',
+    password: 'pw',
+    'insecure-ignore-host-key': 'true',
+    'project-dir': '/srv/eqmd-a',
+    ...over,
+  };
+  return parseSettings((n) => inputs[n], { GITHUB_RUN_ID: '42', GITHUB_REPOSITORY: 'org/app' });
 }

@@ -2,25 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeOwner } from '../../src/lock/judge.js';
 import { commandSafe } from '../../src/log.js';
+import { obeyedCommands as obeyed } from '../workflow-commands.js';
 
 /** Text read from the host must never become a workflow command in the log. */
-
-/** The lines the runner would obey, outside any stop-commands region (as the runner reads them). */
-function obeyed(log: string): string[] {
-  const out: string[] = [];
-  let stopToken = '';
-  for (const line of log.split('\n')) {
-    const t = line.trimStart();
-    if (stopToken) {
-      if (t === `::${stopToken}::`) stopToken = '';
-      continue;
-    }
-    const stop = /^::stop-commands::(.+)$/.exec(t);
-    if (stop) stopToken = stop[1]!;
-    else if (t.startsWith('::') || t.startsWith('##[')) out.push(t);
-  }
-  return out;
-}
 
 test('commandSafe: plain text is unchanged; a text with command lines is fenced with an unguessable token', () => {
   assert.equal(

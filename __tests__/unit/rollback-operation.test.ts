@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rollback } from '../../src/operations/rollback.js';
-import { parseSettings } from '../../src/settings.js';
 import { appContainer, silentLog } from './fake-host.js';
-import { sqliteHost } from './host-fixture.js';
+import { sqliteHost, settingsFor } from './host-fixture.js';
 import { validManifest } from './manifest-fixture.js';
 
 /** The rollback operation against a scripted host. */
 
-const settings = (over: Record<string, string> = {}) => {
-  const inputs: Record<string, string> = {
-    command: 'rollback',
-    host: 'h',
-    username: 'deploy',
-    password: 'pw',
-    'insecure-ignore-host-key': 'true',
-    'project-dir': '/srv/eqmd-a',
-    ...over,
-  };
-  return parseSettings((n) => inputs[n] ?? '', { GITHUB_RUN_ID: '42', GITHUB_REPOSITORY: 'org/app' });
-};
+const settings = (over: Record<string, string> = {}) => settingsFor('rollback', over);
 const opts = {
   newId: () => '20261124T120000Z-5a5a5a',
   now: () => new Date('2026-11-24T12:00:00Z'),
@@ -61,4 +49,36 @@ test('the dry run of an emergency rollback prints the exact commands from the se
   assert.equal(stopped, false);
   for (const c of host.commands)
     assert.doesNotMatch(c.command, /mkdir|docker tag|mapfile|docker run/, c.command.slice(0, 80));
+});
+
+test('with nothing to roll back to, the refusal lists the sets an operator could name', async () => {
+  // The running image's own pre-deploy set and a failed release's state: no emergency target.
+  const runningId = `sha256:${'1'.repeat(64)}`;
+  const running = validManifest({
+    created: '2026-11-24T11:00:00Z',
+    reason: 'pre-deploy',
+    imageId: runningId,
+  });
+  const failed = validManifest({
+    created: '2026-11-24T11:30:00Z',
+    reason: 'failed-deploy',
+    suffix: 'bbbbbb',
+    imageId: `sha256:${'2'.repeat(64)}`,
+  });
+  const host = sqliteHost([running, failed]);
+  const container = { ...appContainer, imageId: runningId };
+  host.docker.inspectContainer = async () => container;
+  host.docker.serviceContainers = async (_p, service) => (service === 'eqmd' ? [container] : []);
+  await assert.rejects(rollback(host, settings(), silentLog(), opts), (err: Error) => {
+    assert.match(err.message, /nothing to roll back to; nothing was changed\. To restore one of these/);
+    assert.match(
+      err.message,
+      new RegExp(`${failed.id} \\(registry\\.local/eqmd:v1, failed-deploy, 30 min ago\\)`),
+    );
+    assert.match(
+      err.message,
+      new RegExp(`${running.id} \\(registry\\.local/eqmd:v1, pre-deploy, 60 min ago\\)`),
+    );
+    return true;
+  });
 });

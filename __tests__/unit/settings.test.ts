@@ -145,6 +145,12 @@ test('TOOL_VERSION matches package.json', () => {
 test('db-check-command: absent means the default, explicitly empty means skip', () => {
   assert.equal(parse({}).verify.dbCheckCommand, 'python manage.py check --database default');
   assert.equal(parse({ 'db-check-command': '' }).verify.dbCheckCommand, '');
+  assert.deepEqual(parse({}).verify.staticFiles, ['manifest.json', 'sw.js']);
+  assert.deepEqual(
+    parse({ 'static-files': '' }).verify.staticFiles,
+    [],
+    'static-files: empty skips the check',
+  );
   assert.equal(
     parse({ port: '' }).connection.port,
     22,

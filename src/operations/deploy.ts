@@ -30,6 +30,7 @@ import type { Facts } from './facts.js';
 import { backupTag } from '../backup/commands.js';
 import { currentContainer } from './service.js';
 import { verifyContainer, type VerifyReport } from './verify.js';
+import { whyRestoreCannotRun } from './restore.js';
 import { keepAppOutput } from './app-output.js';
 
 export interface DeployOptions {
@@ -169,6 +170,20 @@ export async function deploy(
   });
   if (pre.dryRun) throw new Error('unexpected dry run');
   const preSet: SetOnHost = { manifest: pre.manifest, dir: pre.setDir };
+  // The rollback path is proven before the switch: a restore that would fail after it would leave the
+  // old image on the new schema. (A hardened layout gives the app a role that owns its database but
+  // may not create one; the restore goes through a fresh database.)
+  if (d.autoRollback && d.restoreDatabase !== 'never') {
+    const why = await log.group('Check that a rollback could restore the database', () =>
+      whyRestoreCannotRun(host, settings, log, pre.manifest),
+    );
+    if (why)
+      throw new RefusedError(
+        `the rollback this deploy may need could not restore the database: ${why}. Nothing was switched ` +
+          `(the backup ${pre.manifest.id} was made). Grant the role CREATEDB and the database's ownership, ` +
+          'or deploy with restore-database: never (a failed release then keeps its schema).',
+      );
+  }
   const rollbackPoint: SetOnHost = resumeFrom
     ? { manifest: resumeFrom, dir: `${facts.backupDir}/${resumeFrom.id}` }
     : preSet;

@@ -5,6 +5,7 @@ import type { Log } from '../log.js';
 import type { Manifest } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import {
+  pgCanRestoreStep,
   pgDropNewStep,
   pgRestoreIntoNewStep,
   pgSwapStep,
@@ -62,21 +63,7 @@ export async function restoreDatabase(
     };
   }
 
-  let target: PgTarget;
-  if (db.via === 'database-url') {
-    if (!settings.backup.databaseUrl)
-      throw new RefusedError('the set was dumped with database-url: set database-url to restore it');
-    target = { via: 'database-url', url: settings.backup.databaseUrl };
-  } else {
-    const pg = (await host.docker.serviceContainers(m.project, settings.backup.postgresService)).find(
-      (c) => c.running,
-    );
-    if (!pg)
-      throw new RefusedError(
-        `the postgres service '${settings.backup.postgresService}' is not running: cannot restore`,
-      );
-    target = { via: 'postgres-service', containerId: pg.id };
-  }
+  const target = await pgTargetOf(host, settings, m);
   const out = await step(pgRestoreIntoNewStep(target, `${set.dir}/${db.file}`, Object.keys(db.tables)));
   const counts = parseKeyValues(out)
     .filter((x) => x.key === 'count')
@@ -94,4 +81,48 @@ export async function restoreDatabase(
     aside,
     detail: `PostgreSQL restored from ${m.id} into a fresh database and swapped in (${counts.length} tables verified); the replaced database is kept as ${aside}`,
   };
+}
+
+/** How the set's PostgreSQL database is reached for a restore: as it was dumped. */
+async function pgTargetOf(host: RemoteHost, settings: Settings, m: Manifest): Promise<PgTarget> {
+  if (m.database.kind !== 'postgres') throw new RefusedError(`backup set ${m.id} has no PostgreSQL database`);
+  if (m.database.via === 'database-url') {
+    if (!settings.backup.databaseUrl)
+      throw new RefusedError('the set was dumped with database-url: set database-url to restore it');
+    return { via: 'database-url', url: settings.backup.databaseUrl };
+  }
+  const pg = (await host.docker.serviceContainers(m.project, settings.backup.postgresService)).find(
+    (c) => c.running,
+  );
+  if (!pg)
+    throw new RefusedError(
+      `the postgres service '${settings.backup.postgresService}' is not running: cannot restore`,
+    );
+  return { via: 'postgres-service', containerId: pg.id };
+}
+
+/**
+ * Before a deploy switches: could the database restore its rollback may need run? PostgreSQL only
+ * (a SQLite restore is a file the deploy user writes). Returns why not, or '' when it could.
+ */
+export async function whyRestoreCannotRun(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  m: Manifest,
+): Promise<string> {
+  if (m.database.kind !== 'postgres') return '';
+  const target = await pgTargetOf(host, settings, m);
+  const kv = new Map(
+    parseKeyValues((await runStep(host, pgCanRestoreStep(target), log)).toString()).map((x) => [
+      x.key,
+      x.value,
+    ]),
+  );
+  const role = kv.get('role') ?? '(the role)';
+  const problems = [
+    ...(kv.get('can_create') === 'yes' ? [] : [`role ${role} may not create databases (CREATEDB)`]),
+    ...(kv.get('owns_db') === 'yes' ? [] : [`role ${role} does not own the database`]),
+  ];
+  return problems.join(' and ');
 }

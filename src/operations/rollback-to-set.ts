@@ -9,7 +9,7 @@ import { verifySetStep, volumeRestoreStep } from '../restore/commands.js';
 import type { Settings } from '../settings.js';
 import { backup, type BackupOptions } from './backup.js';
 import type { Facts } from './facts.js';
-import { restoreDatabase } from './restore.js';
+import { restoreDatabase, whyRestoreCannotRun } from './restore.js';
 import { runStep } from './run-step.js';
 import { ensureSetImage } from './set-image.js';
 import { currentContainer } from './service.js';
@@ -62,6 +62,12 @@ export interface RollbackOptions {
   toolVersion: string;
   onPending?: BackupOptions['onPending'];
   parts?: RestoreParts;
+  /**
+   * Prove, before anything is stopped, that the database restore could run (the rollback command).
+   * A deploy's recovery never sets it: the deploy proved it before its switch, and a recovery that
+   * stopped half-way would leave the failed release running.
+   */
+  proveRestore?: boolean;
 }
 
 /**
@@ -130,6 +136,17 @@ export async function rollbackToSet(
   }
 
   if (parts.app) await ensureSetImage(host, log, m);
+  const restoreMode = parts.database === 'always' ? 'always' : settings.deploy.restoreDatabase;
+  if (opts.proveRestore && parts.database !== 'no' && restoreMode !== 'never') {
+    const why = await whyRestoreCannotRun(host, settings, log, m);
+    // A certain restore is refused outright; one that depends on whether the schema moved (auto) is
+    // announced, since an image-only rollback needs no privilege.
+    if (why && restoreMode === 'always')
+      throw new RefusedError(
+        `the database of backup set ${m.id} could not be restored: ${why}; nothing was stopped or changed`,
+      );
+    if (why) log.warning(`if the schema moved, the database could not be restored: ${why}`);
+  }
 
   // Through the Docker API already open on this connection: `compose stop` would only start compose
   // (a Python program with v1) to send the same request.

@@ -137,8 +137,8 @@ export async function rollback(
     if (!target) {
       throw new RefusedError(
         `no verified backup set of ${facts.project} holds an image other than the running one, apart from ` +
-          'failed releases and states a rollback or an interrupted deploy replaced; nothing to roll back to ' +
-          '(name a backup-id to restore one of those); nothing was changed',
+          'failed releases and states a rollback or an interrupted deploy replaced; nothing to roll back to; ' +
+          `nothing was changed. ${candidateList(sets, opts.now())}`,
       );
     }
   }
@@ -154,7 +154,12 @@ export async function rollback(
   }
   log.info(describe);
   const rb = await log.group('Roll back', () =>
-    rollbackToSet(host, settings, log, facts, set, { ...opts, snapshotReason: 'pre-restore', parts }),
+    rollbackToSet(host, settings, log, facts, set, {
+      ...opts,
+      snapshotReason: 'pre-restore',
+      parts,
+      proveRestore: true,
+    }),
   );
   const healthy = !!rb.verify?.healthy;
   const incomplete = rb.notes.filter((n) => n.includes('NOT restored'));
@@ -256,4 +261,22 @@ async function dryRunPlan(
     formatPlan([...(x.parts.app ? [steps.retag] : []), steps.up]),
     `then verify ${healthUrlText(settings.verify.health)}.`,
   ].join('\n');
+}
+
+/**
+ * The sets an operator could name instead, newest first (at most 10): id, image, reason, age. They are
+ * validated manifests, so every field has its grammar.
+ */
+export function candidateList(setsNewestFirst: readonly Manifest[], now: Date): string {
+  const verified = setsNewestFirst.filter((m) => m.verified).slice(0, 10);
+  if (!verified.length) return 'There is no verified backup set of this project to name either.';
+  const age = (m: Manifest) => {
+    const minutes = Math.max(0, Math.round((now.getTime() - Date.parse(m.created)) / 60_000));
+    return minutes < 120 ? `${minutes} min ago` : `${Math.round(minutes / 60)} h ago`;
+  };
+  return (
+    'To restore one of these, run the rollback with backup-id set to its id: ' +
+    verified.map((m) => `${m.id} (${m.image.reference}, ${m.reason}, ${age(m)})`).join('; ') +
+    '.'
+  );
 }

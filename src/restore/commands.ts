@@ -96,28 +96,36 @@ function pgStdin(t: PgTarget): Pick<Step, 'stdin' | 'stdinNote'> {
 
 const TABLE = /^[A-Za-z_][A-Za-z0-9_$]*\.[A-Za-z_][A-Za-z0-9_$]*$/;
 
-/** SELECT of every table's row count, one `name|count` line each; names are validated then quoted. */
-export function countRowsSql(tables: readonly string[]): string {
-  const parts = tables
-    .filter((t) => TABLE.test(t))
-    .map((t) => {
-      const [schema, table] = t.split('.') as [string, string];
-      return `SELECT '${t}' || '|' || count(*) FROM "${schema}"."${table}"`;
-    });
-  return parts.length ? `${parts.join(' UNION ALL ')};` : "SELECT 'none|0';";
+/**
+ * Every listed table's row count, one `name|count` line each. The list arrives as the psql variable
+ * `tables` (comma-separated) and each name is quoted by PostgreSQL itself (format's %I): no name read
+ * from a manifest becomes SQL text. (query_to_xml runs the per-table count in a plain SELECT.)
+ */
+export const COUNT_ROWS_SQL =
+  "SELECT t || '|' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', " +
+  "split_part(t, '.', 1), split_part(t, '.', 2)), false, true, '')))[1]::text " +
+  "FROM unnest(string_to_array(:'tables', ',')) AS t;";
+
+/** The tables COUNT_ROWS_SQL can count: plain schema.table names (others are reported as missing). */
+export function countableTables(tables: readonly string[]): string {
+  return tables.filter((t) => TABLE.test(t)).join(',');
 }
 
 /** Restores the dump into a fresh database next to the live one and counts its rows. Live data untouched. */
 export function pgRestoreIntoNewStep(t: PgTarget, dumpFile: string, tables: readonly string[]): Step {
   return {
     title: 'Restore the PostgreSQL dump into a fresh database (the live one is untouched)',
-    command: bashScript([
-      ...pgPrelude(t),
-      'new="${db}_eqmd_restore"',
-      `pg psql -X -q -v ON_ERROR_STOP=1 -d postgres -v new="$new" <<'SQL'\nDROP DATABASE IF EXISTS :"new";\nCREATE DATABASE :"new" TEMPLATE template0;\nSQL`,
-      `pg pg_restore --exit-on-error --no-owner -d "$new" < ${quote(dumpFile)}`,
-      `pg psql -X -q -v ON_ERROR_STOP=1 -At -d "$new" -c ${quote(countRowsSql(tables))} | sed 's/^/count=/'`,
-    ]),
+    // $1: the dump file, $2: the tables to count, comma-separated.
+    command: bashScript(
+      [
+        ...pgPrelude(t),
+        'new="${db}_eqmd_restore"',
+        `pg psql -X -q -v ON_ERROR_STOP=1 -d postgres -v new="$new" <<'SQL'\nDROP DATABASE IF EXISTS :"new";\nCREATE DATABASE :"new" TEMPLATE template0;\nSQL`,
+        'pg pg_restore --exit-on-error --no-owner -d "$new" < "$1"',
+        `pg psql -X -q -v ON_ERROR_STOP=1 -At -d "$new" -v tables="$2" <<'SQL' | sed 's/^/count=/'\n${COUNT_ROWS_SQL}\nSQL`,
+      ],
+      [dumpFile, countableTables(tables)],
+    ),
     ...pgStdin(t),
   };
 }
@@ -144,6 +152,28 @@ export function pgSwapStep(t: PgTarget, id: string): Step {
       '  sleep 1',
       'done',
       'echo "could not swap the restored database in" >&2; exit 1',
+    ]),
+    ...pgStdin(t),
+  };
+}
+
+/**
+ * Can this role restore here, the way pgRestoreIntoNewStep and pgSwapStep do it? Creating the fresh
+ * database needs CREATEDB (or superuser); renaming the live one needs its ownership (or superuser).
+ * Read-only: asked before a deploy switches, so that a rollback is never found impossible after it.
+ */
+export function pgCanRestoreStep(t: PgTarget): Step {
+  // One line per answer (chr(10)): role=, can_create=, owns_db=.
+  const sql =
+    "SELECT 'role=' || current_user || chr(10) || " +
+    "'can_create=' || CASE WHEN r.rolsuper OR r.rolcreatedb THEN 'yes' ELSE 'no' END || chr(10) || " +
+    "'owns_db=' || CASE WHEN r.rolsuper OR d.datdba = r.oid THEN 'yes' ELSE 'no' END " +
+    "FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = :'db'";
+  return {
+    title: 'Check that a rollback could restore the PostgreSQL database (privileges)',
+    command: bashScript([
+      ...pgPrelude(t),
+      `pg psql -X -q -At -v ON_ERROR_STOP=1 -d postgres -v db="$db" <<'SQL'\n${sql};\nSQL`,
     ]),
     ...pgStdin(t),
   };
