@@ -162,7 +162,8 @@ describe('deploy with verification and automatic rollback', () => {
     assert.equal(pull.code, 1);
     // Every exit reports: a refusal too has its output, a titled annotation and a summary.
     assert.equal(pull.outputs.result, 'refused');
-    assert.match(pull.stdout, /^::error title=eqmd-rollback: deploy refused::Pull /m);
+    // The toolkit escapes the title's colon (%3A); the runner shows "eqmd-rollback: deploy refused".
+    assert.match(pull.stdout, /^::error title=eqmd-rollback%3A deploy refused::Pull /m);
     assert.match(pull.summary, /## eqmd-rollback: deploy ⛔ refused[\s\S]*Nothing was changed on the host\./);
     assert.match(pull.stdout, /Pull 127\.0\.0\.1:5000\/eqmd:v404-does-not-exist failed; nothing was changed/);
     const pre = await deployA('v2', { 'pre-deploy-command': 'python manage.py check && exit 7' });
