@@ -21,25 +21,21 @@ export const coreLog: Log = {
 
 const URL_PASSWORD = /^postgres(?:ql)?:\/\/[^:@/]*:([^@/]+)@/;
 
-/** Masks a secret and each of its lines: the runner matches masks line by line in multi-line values. */
-export function maskSecrets(): void {
-  for (const name of SECRET_INPUTS) {
-    const value = core.getInput(name);
-    if (!value) continue;
-    core.setSecret(value);
-    for (const line of value.split('\n')) if (line.trim().length >= 8) core.setSecret(line.trim());
-    const urlPassword = URL_PASSWORD.exec(value)?.[1];
-    if (urlPassword) core.setSecret(decodeURIComponent(urlPassword));
-  }
-}
-
-/** The values of the secret inputs (a database URL's password too), to mask them in published app output. */
+/** The values of the secret inputs (a database URL's password too): masked in the log and in published app output. */
 export function secretValues(): string[] {
   return SECRET_INPUTS.flatMap((name) => {
     const value = core.getInput(name);
     const urlPassword = URL_PASSWORD.exec(value)?.[1];
     return [value, ...(urlPassword ? [decodeURIComponent(urlPassword)] : [])];
   }).filter(Boolean);
+}
+
+/** Masks each secret and each of its lines: the runner matches masks line by line in multi-line values. */
+export function maskSecrets(): void {
+  for (const value of secretValues()) {
+    core.setSecret(value);
+    for (const line of value.split('\n')) if (line.trim().length >= 8) core.setSecret(line.trim());
+  }
 }
 
 export function readSettings(): Settings {

@@ -22,14 +22,18 @@ import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
 import { ensureSetImage } from './set-image.js';
 import { deployRollbackPoint } from '../rerun.js';
-import { rollbackToSet, takeSnapshot, type RollbackOptions, type SetOnHost } from './rollback-to-set.js';
+import {
+  appRestoreSteps,
+  rollbackToSet,
+  takeSnapshot,
+  type RollbackOptions,
+  type SetOnHost,
+} from './rollback-to-set.js';
 import { formatPlan, runStep } from './run-step.js';
-import { appRestoreSteps } from './rollback-to-set.js';
-import { healthUrlText } from './verify.js';
 import type { Facts } from './facts.js';
 import { backupTag } from '../backup/commands.js';
 import { currentContainer } from './service.js';
-import { verifyContainer, type VerifyReport } from './verify.js';
+import { healthUrlText, verifyContainer, type VerifyReport } from './verify.js';
 import { whyRestoreCannotRun } from './restore.js';
 import { keepAppOutput } from './app-output.js';
 

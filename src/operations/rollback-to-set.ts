@@ -81,11 +81,11 @@ export function appRestoreSteps(x: {
   reference: string;
   compose: ComposeTarget;
   service: string;
-  envSha256?: string;
 }) {
   return {
+    // Printed in a plan made before the set exists: its checksum is named, not known.
     verifySet: verifySetStep(x.setDir, [
-      { path: 'env', role: 'env-file', bytes: 0, sha256: x.envSha256 ?? '<sha256 of env from the manifest>' },
+      { path: 'env', role: 'env-file', bytes: 0, sha256: '<sha256 of env from the manifest>' },
     ]),
     env: restoreEnvStep(`${x.setDir}/env`, x.envPath),
     retag: retagStep(x.backupTag, x.reference),
@@ -195,8 +195,7 @@ export async function rollbackToSet(
   }
 
   if (parts.database !== 'no') {
-    const mode = parts.database === 'always' ? 'always' : settings.deploy.restoreDatabase;
-    const decision = decideDatabaseRestore(mode, m.database, snapshot);
+    const decision = decideDatabaseRestore(restoreMode, m.database, snapshot);
     log.info(`database: ${decision.restore ? 'restoring' : 'not restoring'}: ${decision.why}`);
     if (decision.restore && stopped) {
       try {
