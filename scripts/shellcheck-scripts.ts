@@ -8,17 +8,39 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as backup from '../src/backup/commands.js';
+import { sweepHelpersStep } from '../src/backup/helper-containers.js';
+import { postgresServiceStep, postgresUrlStep } from '../src/backup/postgres-steps.js';
+import { setPaths } from '../src/backup/set-paths.js';
+import {
+  checksumStep,
+  cleanupStep,
+  finalizeStep,
+  prepareStep,
+  tagImageStep,
+} from '../src/backup/set-steps.js';
+import { sqliteStep } from '../src/backup/sqlite-step.js';
+import { keepFileStep, pruneStep, readManifestsStep } from '../src/backup/stored-sets.js';
+import { volumeStep } from '../src/backup/volume-step.js';
 import type { Step } from '../src/backup/steps.js';
 import type { ComposeTarget } from '../src/compose.js';
 import * as deploy from '../src/deploy/commands.js';
+import { parseSettings } from '../src/inputs/parse.js';
 import * as lock from '../src/lock/commands.js';
 import { probeScript } from '../src/probe.js';
-import * as restore from '../src/restore/commands.js';
-import { parseSettings } from '../src/settings.js';
+import { checkSetsStep, verifySetStep } from '../src/restore/checksums.js';
+import { pullByDigestStep } from '../src/restore/image.js';
+import {
+  pgCanRestoreStep,
+  pgDropNewStep,
+  pgRestoreIntoNewStep,
+  pgSwapStep,
+  type PgTarget,
+} from '../src/restore/postgres.js';
+import { sqliteRestoreStep } from '../src/restore/sqlite.js';
+import { volumeRestoreStep } from '../src/restore/volume.js';
 
 const ID = '20261124T101530Z-abcdef';
-const paths = backup.setPaths('/srv/eqmd/backups', ID);
+const paths = setPaths('/srv/eqmd/backups', ID);
 const owner = { id: ID, projectDir: '/srv/eqmd' };
 const url = {
   host: 'db.internal',
@@ -50,22 +72,22 @@ const settings = parseSettings(
 );
 
 const steps: Step[] = [
-  backup.sweepHelpersStep('/srv/eqmd', '/srv/eqmd/backups'),
-  backup.prepareStep(paths, '/srv/eqmd/.env', '/srv/eqmd/docker-compose.yml', '/srv/eqmd'),
-  backup.tagImageStep('sha256:1', 'eqmd-rollback/eqmd:x'),
-  backup.sqliteStep(paths, { containerId: 'c1', running: true, image: 'img' }, '/app/db.sqlite3', owner),
-  backup.sqliteStep(paths, { containerId: 'c1', running: false, image: 'img' }, '/app/db.sqlite3', owner),
-  backup.postgresServiceStep(paths, 'pg1'),
-  backup.postgresUrlStep(paths, url),
-  backup.volumeStep(paths, { name: 'eqmd_media', mountpoint: '/app/media' }, 'img', owner),
-  backup.checksumStep(paths),
-  backup.finalizeStep(paths, '{}'),
-  backup.keepFileStep('/srv/eqmd/backups/x/app-output.txt', 'text'),
-  backup.cleanupStep(paths, ID, 'eqmd-rollback/eqmd:x', 'c1'),
-  backup.pruneStep('/srv/eqmd/backups', [{ id: ID, tag: 'eqmd-rollback/eqmd:x' }]),
-  backup.readManifestsStep('/srv/eqmd/backups'),
-  restore.verifySetStep('/srv/eqmd/backups/x', files),
-  restore.sqliteRestoreStep({
+  sweepHelpersStep('/srv/eqmd', '/srv/eqmd/backups'),
+  prepareStep(paths, '/srv/eqmd/.env', '/srv/eqmd/docker-compose.yml', '/srv/eqmd'),
+  tagImageStep('sha256:1', 'eqmd-rollback/eqmd:x'),
+  sqliteStep(paths, { containerId: 'c1', running: true, image: 'img' }, '/app/db.sqlite3', owner),
+  sqliteStep(paths, { containerId: 'c1', running: false, image: 'img' }, '/app/db.sqlite3', owner),
+  postgresServiceStep(paths, 'pg1'),
+  postgresUrlStep(paths, url),
+  volumeStep(paths, { name: 'eqmd_media', mountpoint: '/app/media' }, 'img', owner),
+  checksumStep(paths),
+  finalizeStep(paths, '{}'),
+  keepFileStep('/srv/eqmd/backups/x/app-output.txt', 'text'),
+  cleanupStep(paths, ID, 'eqmd-rollback/eqmd:x', 'c1'),
+  pruneStep('/srv/eqmd/backups', [{ id: ID, tag: 'eqmd-rollback/eqmd:x' }]),
+  readManifestsStep('/srv/eqmd/backups'),
+  verifySetStep('/srv/eqmd/backups/x', files),
+  sqliteRestoreStep({
     id: ID,
     projectDir: '/srv/eqmd',
     appContainer: 'c1',
@@ -75,16 +97,17 @@ const steps: Step[] = [
     expected: { sha256: 'a', tables: {}, schema: 'b' },
   }),
   ...(['postgres-service', 'database-url'] as const).flatMap((via) => {
-    const target: restore.PgTarget = via === 'postgres-service' ? { via, containerId: 'pg1' } : { via, url };
+    const target: PgTarget = via === 'postgres-service' ? { via, containerId: 'pg1' } : { via, url };
     return [
-      restore.pgRestoreIntoNewStep(target, '/srv/eqmd/backups/x/database.dump', ['public.t']),
-      restore.pgSwapStep(target, ID),
-      restore.pgDropNewStep(target),
+      pgRestoreIntoNewStep(target, '/srv/eqmd/backups/x/database.dump', ['public.t']),
+      pgSwapStep(target, ID),
+      pgCanRestoreStep(target),
+      pgDropNewStep(target),
     ];
   }),
-  restore.volumeRestoreStep({ ...owner, volume: 'eqmd_media', archive: '/a.tar', image: 'img', entries: 3 }),
-  restore.pullByDigestStep([`r/eqmd@sha256:${'a'.repeat(64)}`], 'sha256:1', 'eqmd-rollback/eqmd:x'),
-  restore.checkSetsStep('/srv/eqmd/backups', [{ id: ID, files }]),
+  volumeRestoreStep({ ...owner, volume: 'eqmd_media', archive: '/a.tar', image: 'img', entries: 3 }),
+  pullByDigestStep([`r/eqmd@sha256:${'a'.repeat(64)}`], 'sha256:1', 'eqmd-rollback/eqmd:x'),
+  checkSetsStep('/srv/eqmd/backups', [{ id: ID, files }]),
   deploy.pullStep('r/eqmd:v2'),
   deploy.pullStep('r/eqmd:v2', { registry: 'r', username: 'u', password: 'p' }),
   ...(['v1', 'v2'] as const).flatMap((f) => [

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as core from '@actions/core';
 import { runBackup } from './commands/backup.js';
 import { runDeploy } from './commands/deploy.js';
@@ -8,8 +7,7 @@ import { runVerify } from './commands/verify.js';
 import { reportStop } from './edge/exit.js';
 import { coreLog, readSettings, runnerState } from './edge/runner.js';
 import type { Outcome } from './edge/upload.js';
-import { lockDir } from './lock/commands.js';
-import { acquireLock, type LockHandle } from './operations/lock.js';
+import { withLock } from './edge/locked.js';
 import type { RemoteHost } from './remote-host.js';
 import { startReporting, type Reporting } from './report/reporter.js';
 import type { Settings } from './settings.js';
@@ -37,23 +35,12 @@ export async function run(): Promise<void> {
     const { host, handshakes } = await openHost(settings.connection, coreLog);
     core.debug(`SSH handshakes: ${handshakes}`);
     const command = COMMANDS[settings.command];
-    let lock: LockHandle | null = null;
+    const locked = command.changes && !settings.output.dryRun;
     let outcome: Outcome | void;
     try {
-      if (command.changes && !settings.output.dryRun) {
-        const token = `${settings.run.runId || 'local'}-${randomBytes(8).toString('hex')}`;
-        // Saved first: if this step is killed while holding the lock, the post step releases it.
-        runnerState.saveLock({ dir: lockDir(settings.app.projectDir), token });
-        lock = await acquireLock(host, settings, coreLog, token);
-      }
-      outcome = await command.run(settings, host);
+      const go = () => command.run(settings, host);
+      outcome = locked ? await withLock(settings, host, go) : await go();
     } finally {
-      if (lock) {
-        await lock.release().then(
-          () => runnerState.saveLock(null),
-          (err: Error) => core.warning(`could not release the host lock ${lock?.dir}: ${err.message}`),
-        );
-      }
       await host.close();
     }
     // After the lock is released: a slow webhook must not keep the next run waiting for the host.

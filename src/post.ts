@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { cleanupStep } from './backup/commands.js';
+import { cleanupStep } from './backup/set-steps.js';
 import { lockOwnedStep, releaseStep } from './lock/commands.js';
 import { sweepHelpers } from './operations/lock.js';
 import { resumeService } from './operations/resume.js';

@@ -78,10 +78,14 @@ test('dry run prints the plan and runs nothing that writes', async () => {
   );
 });
 
+/** The checksum step's output for the SQLite set, with the database file's hash given. */
+const sqliteChecksums = (dbSha: string) => ({
+  stdout: `file=10=${SHA}=compose.yml\nfile=4096=${dbSha}=database.sqlite3\nfile=20=${SHA}=env\nfile=10240=${SHA}=volumes/eqmd-a_media_files.tar\n`,
+});
+
 test('a checksum mismatch between container and host fails the backup, cleans up, writes no manifest', async () => {
-  const host = sqliteHost().on(/report=/, {
-    stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { t: 1 }, schema: SHA, sha256: SHA, bytes: 1 })}\nhost_sha256=${'b'.repeat(64)}\n`,
-  });
+  // The host's hash of the copy is the checksum step's, the one the manifest would record.
+  const host = sqliteHost().on(/sha256sum < "\$f"/, sqliteChecksums('b'.repeat(64)));
   await assert.rejects(
     backup(host, settings(), silentLog(), opts()),
     /verification failed: SQLite copy identical on the host/,
@@ -92,6 +96,22 @@ test('a checksum mismatch between container and host fails the backup, cleans up
     host.ran(/docker rmi eqmd-rollback\/eqmd-a:20261124T101530Z-abcdef/),
     'the backup tag is removed',
   );
+});
+
+test('the SQLite copy is hashed once on the host: by the checksum step, whose hash the manifest records', async () => {
+  const container = 'c'.repeat(64);
+  const host = sqliteHost()
+    .on(/report=/, {
+      stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { t: 1 }, schema: SHA, sha256: container, bytes: 4096 })}\n`,
+    })
+    .on(/sha256sum < "\$f"/, sqliteChecksums(container));
+  const out = await backup(host, settings(), silentLog(), opts());
+  assert.ok(!out.dryRun);
+  const copy = host.commands.find((c) => /report=/.test(c.command))!;
+  assert.doesNotMatch(copy.command, /sha256sum/, 'the copy step leaves the hashing to the checksum step');
+  assert.equal(host.commands.filter((c) => /sha256sum < "\$f"/.test(c.command)).length, 1);
+  assert.equal(out.manifest.files.find((f) => f.path === 'database.sqlite3')?.sha256, container);
+  assert.ok(out.manifest.checks.find((c) => c.check === 'SQLite copy identical on the host')?.ok);
 });
 
 test('a failing remote step surfaces its title, exit code and stderr, and cleans up', async () => {

@@ -4,17 +4,14 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pruneStep } from '../../src/backup/commands.js';
+import { pruneStep } from '../../src/backup/stored-sets.js';
 import type { Step } from '../../src/backup/steps.js';
 import { restoreEnvStep, retagStep, setImageVariableStep } from '../../src/deploy/commands.js';
-import {
-  checkSetsStep,
-  pgRestoreIntoNewStep,
-  pullByDigestStep,
-  sqliteRestoreStep,
-  verifySetStep,
-  volumeRestoreStep,
-} from '../../src/restore/commands.js';
+import { checkSetsStep, verifySetStep } from '../../src/restore/checksums.js';
+import { pgRestoreIntoNewStep } from '../../src/restore/postgres.js';
+import { pullByDigestStep } from '../../src/restore/image.js';
+import { sqliteRestoreStep } from '../../src/restore/sqlite.js';
+import { volumeRestoreStep } from '../../src/restore/volume.js';
 
 /**
  * Defence in depth behind the manifest schema: every builder that takes a value read from a manifest

@@ -13,23 +13,18 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  backupTag,
-  checksumStep,
-  finalizeStep,
-  postgresUrlStep,
-  prepareStep,
-  pruneStep,
-  readManifestsStep,
-  setPaths,
-  sqliteStep,
-  sweepHelpersStep,
-  tagImageStep,
-  volumeStep,
-} from '../../src/backup/commands.js';
+import { sweepHelpersStep } from '../../src/backup/helper-containers.js';
+import { postgresUrlStep } from '../../src/backup/postgres-steps.js';
+import { backupTag, setPaths } from '../../src/backup/set-paths.js';
+import { checksumStep, finalizeStep, prepareStep, tagImageStep } from '../../src/backup/set-steps.js';
+import { sqliteStep } from '../../src/backup/sqlite-step.js';
+import { pruneStep, readManifestsStep } from '../../src/backup/stored-sets.js';
+import { volumeStep } from '../../src/backup/volume-step.js';
 import { lockOwnedStep } from '../../src/lock/commands.js';
-import { sqliteRestoreStep, volumeRestoreStep } from '../../src/restore/commands.js';
-import { parseChecksums, postgresResult } from '../../src/backup/record.js';
+import { sqliteRestoreStep } from '../../src/restore/sqlite.js';
+import { volumeRestoreStep } from '../../src/restore/volume.js';
+import { postgresResult } from '../../src/backup/database-result.js';
+import { parseChecksums } from '../../src/backup/record.js';
 import type { Step } from '../../src/backup/steps.js';
 import { composeArgv } from '../../src/compose.js';
 import { parseManifestListing } from '../../src/manifest-read.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RefusedError } from '../../src/errors.js';
-import { deploy, type DeployOptions, type DeployResult } from '../../src/operations/deploy.js';
+import type { DeployOptions, DeployResult } from '../../src/deploy/result.js';
+import { deploy } from '../../src/operations/deploy.js';
 import { appContainer, type FakeHost, silentLog } from './fake-host.js';
 import { sqliteHost, settingsFor } from './host-fixture.js';
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { registryOf, repositoryOf, restoreEnvStep, setImageVariableStep } from '../../src/deploy/commands.js';
 import { compareCounts, decideDatabaseRestore, restoredImage } from '../../src/deploy/decide.js';
 import type { DatabaseRecord, Manifest } from '../../src/manifest.js';
-import { COUNT_ROWS_SQL, countableTables } from '../../src/restore/commands.js';
+import { COUNT_ROWS_SQL, countableTables } from '../../src/restore/postgres.js';
 import { judge, nextProbeDelay, type Observation } from '../../src/verify/judge.js';
 
 const run = (command: string) => spawnSync('sh', ['-c', command]);

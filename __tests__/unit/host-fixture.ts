@@ -1,5 +1,6 @@
+import { parseSettings } from '../../src/inputs/parse.js';
 import type { Manifest } from '../../src/manifest.js';
-import { parseSettings, type Settings } from '../../src/settings.js';
+import type { Settings } from '../../src/settings.js';
 import { appContainer, appImage, FakeHost } from './fake-host.js';
 
 export const SHA = 'a'.repeat(64);
@@ -20,7 +21,7 @@ export function sqliteHost(existing: Manifest[] = []): FakeHost {
     })
     .on(/ test -f /, { code: 0 })
     .on(/report=/, {
-      stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { records_patient: 50 }, schema: SHA, sha256: SHA, bytes: 4096 })}\nhost_sha256=${SHA}\n`,
+      stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { records_patient: 50 }, schema: SHA, sha256: SHA, bytes: 4096 })}\n`,
     })
     .on(/docker cp/, { stdout: 'entries=3\ncontent_bytes=120\n' })
     .on(/sha256sum < "\$f"/, {

@@ -8,7 +8,7 @@ import { acquireStep, releaseStep } from '../../src/lock/commands.js';
 import { describeOwner, judgeHeldLock } from '../../src/lock/judge.js';
 import type { Manifest } from '../../src/manifest.js';
 import { emergencyTarget } from '../../src/emergency-target.js';
-import { partsFor } from '../../src/operations/rollback.js';
+import { partsFor } from '../../src/restore/scope.js';
 import { deployRollbackPoint, setsOfEarlierAttempts, unfinishedRestoreTarget } from '../../src/rerun.js';
 import type { RunInfo } from '../../src/settings.js';
 

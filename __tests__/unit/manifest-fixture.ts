@@ -1,4 +1,4 @@
-import { backupTag } from '../../src/backup/commands.js';
+import { backupTag } from '../../src/backup/set-paths.js';
 import { buildManifest } from '../../src/backup/record.js';
 import type { Manifest, ManifestReason } from '../../src/manifest.js';
 

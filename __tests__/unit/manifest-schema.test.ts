@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
-import { isImageReference, isSshAddress, parseManifest, validateManifest } from '../../src/manifest-read.js';
+import { isImageReference, isSshAddress } from '../../src/manifest-grammar.js';
+import { parseManifest, validateManifest } from '../../src/manifest-read.js';
 import { validManifest } from './manifest-fixture.js';
 
 /**

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DeployResult } from '../../src/operations/deploy.js';
+import { parseSettings } from '../../src/inputs/parse.js';
+import type { DeployResult } from '../../src/deploy/result.js';
 import type { RollbackDone } from '../../src/operations/rollback.js';
 import type { VerifyReport } from '../../src/operations/verify.js';
 import { annotationFor } from '../../src/report/annotation.js';
@@ -17,7 +18,6 @@ import { createdOfId, deployEvent, errorEvent, rollbackEvent, verifyEvent } from
 import { incidentNote } from '../../src/report/incident.js';
 import { describeError, timeboxed } from '../../src/report/timebox.js';
 import { shouldNotify, webhookMessage } from '../../src/report/webhook-message.js';
-import { parseSettings } from '../../src/settings.js';
 
 const IMG = 'ghcr.io/org/eqmd';
 const failedVerify: VerifyReport = {
@@ -72,7 +72,7 @@ const deployResult = (over: Partial<DeployResult>): DeployResult => ({
   failedState: null,
   verify: null,
   rollbackVerify: null,
-  restored: [],
+  parts: [],
   notes: [],
   failure: '',
   timings: { totalMs: 1, detectMs: 1, recoveryMs: null },
@@ -90,10 +90,10 @@ const rolled = deployEvent(
     failedState: FAILED,
     verify: failedVerify,
     rollbackVerify: goodVerify,
-    restored: [
-      `env file .env from ${PRE.manifest.id}`,
-      DB_RESTORED,
-      `image ${IMG}:v1 (abc) from its backup tag`,
+    parts: [
+      { part: 'env-file', status: 'restored', file: '.env', from: PRE.manifest.id },
+      { part: 'database', status: 'restored', account: DB_RESTORED },
+      { part: 'image', status: 'restored', reference: `${IMG}:v1`, imageId: 'sha256:abc' },
     ],
     failure: `${IMG}:v3 failed verification: HTTP health http://localhost:8778/health/: 3 server errors in a row (HTTP 500)`,
   }),
@@ -109,8 +109,12 @@ const rollbackDone = (over: Partial<RollbackDone>): RollbackDone => ({
   rolledBack: true,
   healthy: true,
   snapshot: set('20261124T120000Z-dddddd', '2026-11-24T12:00:00.000Z'),
-  restored: [`env file .env from 20261120T080000Z-cccccc`, `image ${IMG}:v1 (abc) from its backup tag`],
-  notes: ['database not restored: the schema is unchanged'],
+  parts: [
+    { part: 'env-file', status: 'restored', file: '.env', from: '20261120T080000Z-cccccc' },
+    { part: 'database', status: 'skipped', name: 'sqlite', why: 'the schema is unchanged' },
+    { part: 'image', status: 'restored', reference: `${IMG}:v1`, imageId: 'abc' },
+  ],
+  notes: [],
   verify: goodVerify,
   failure: '',
   appOutputOnHost: null,

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../src/errors.js';
-import { INPUT_DEFAULTS, parseSettings, SECRET_INPUTS } from '../../src/settings.js';
+import { INPUT_DEFAULTS, SECRET_INPUTS } from '../../src/inputs/catalogue.js';
+import { parseSettings } from '../../src/inputs/parse.js';
 import { TOOL_VERSION } from '../../src/version.js';
 
 const FP = 'SHA256:' + 'A'.repeat(43);
@@ -108,16 +109,19 @@ test('database-url: parsed into parts, password kept apart and never in an error
 });
 
 test('action.yml declares exactly the defaults the parser assumes, and the secrets exist', () => {
-  const yml = readFileSync(new URL('../../action.yml', import.meta.url), 'utf8');
-  const declared: Record<string, string> = {};
-  let current = '';
-  for (const line of yml.split('\n')) {
-    const name = /^ {2}([a-z-]+):\s*$/.exec(line)?.[1];
-    if (name) current = name;
-    const def = /^ {4}default:\s*'?([^']*)'?\s*$/.exec(line)?.[1];
-    if (def !== undefined && current) declared[current] = def;
-    if (/^outputs:/.test(line)) break;
-  }
+  const inputs = (
+    parseYaml(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')) as {
+      inputs: Record<string, { default?: unknown }>;
+    }
+  ).inputs;
+  // The runner hands every default over as a string (an unquoted `default: 22` arrives as '22').
+  const declared = Object.fromEntries(
+    Object.entries(inputs)
+      .filter(([, i]) => i.default !== undefined)
+      .map(([name, i]) => [name, String(i.default ?? '')]),
+  );
+  assert.ok(Object.keys(declared).length > 0, 'action.yml declares no defaults: was it parsed?');
+  // Both ways: a default only in action.yml, only in INPUT_DEFAULTS, or different in the two fails.
   assert.deepEqual(declared, INPUT_DEFAULTS);
 });
 
@@ -166,7 +170,7 @@ test('rollback: scope only with backup-id; version and backup-id are exclusive; 
     /not both/,
   );
   assert.equal(
-    parse({ command: 'rollback', 'backup-id': '20261124T101530Z-abcdef', scope: 'full' }).deploy.scope,
+    parse({ command: 'rollback', 'backup-id': '20261124T101530Z-abcdef', scope: 'full' }).rollback.scope,
     'full',
   );
   for (const hostile of ['v1;reboot', 'v1$(id)', '-v1', 'v1\nreboot', 'a'.repeat(129), 'v1 v2', '../v1']) {

@@ -13,22 +13,20 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  finalizeStep,
-  keepFileStep,
-  postgresUrlStep,
-  setPaths,
-  sqliteStep,
-} from '../../src/backup/commands.js';
+import { postgresUrlStep } from '../../src/backup/postgres-steps.js';
+import { setPaths } from '../../src/backup/set-paths.js';
+import { finalizeStep } from '../../src/backup/set-steps.js';
+import { sqliteStep } from '../../src/backup/sqlite-step.js';
+import { keepFileStep } from '../../src/backup/stored-sets.js';
 import type { Step } from '../../src/backup/steps.js';
 import { pullStep } from '../../src/deploy/commands.js';
 import {
   pgDropNewStep,
   pgRestoreIntoNewStep,
   pgSwapStep,
-  verifySetStep,
   type PgTarget,
-} from '../../src/restore/commands.js';
+} from '../../src/restore/postgres.js';
+import { verifySetStep } from '../../src/restore/checksums.js';
 import { STDIN_CUT_EXIT } from '../../src/shell.js';
 
 /**

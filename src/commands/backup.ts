@@ -1,14 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { newBackupId } from '../backup/record.js';
+import { newBackupId } from '../backup/backup-id.js';
 import { coreLog, runnerState, workDir } from '../edge/runner.js';
 import { upload } from '../edge/upload.js';
 import { backup } from '../operations/backup.js';
 import type { RemoteHost } from '../remote-host.js';
 import { manifestForUpload } from '../report/publish.js';
 import type { Settings } from '../settings.js';
-import { backupSummary, planSummary } from '../summary.js';
+import { backupSummary } from '../report/backup-summary.js';
+import { planSummary } from '../report/run-summary.js';
 import { TOOL_VERSION } from '../version.js';
 
 /** `backup`: the set, its outputs, the manifest artifact and the summary. */

@@ -6,9 +6,11 @@ import { upload, writeIncident, type Outcome } from '../edge/upload.js';
 import { deploy } from '../operations/deploy.js';
 import type { RemoteHost } from '../remote-host.js';
 import { deployEvent } from '../report/event.js';
+import { partsAccount } from '../restore/outcome.js';
 import { keepAppOutputOnRunner, manifestForUpload, reportForUpload } from '../report/publish.js';
 import type { Settings } from '../settings.js';
-import { deploySummary, planSummary } from '../summary.js';
+import { deploySummary, deployView } from '../report/deploy-summary.js';
+import { planSummary } from '../report/run-summary.js';
 
 /** `deploy`: outputs, the artifact (manifests, report, incident note), the summary, the step's status. */
 export async function runDeploy(settings: Settings, host: RemoteHost): Promise<Outcome> {
@@ -55,8 +57,8 @@ export async function runDeploy(settings: Settings, host: RemoteHost): Promise<O
     failure: d.failure,
     verify: reportForUpload(d.verify),
     rollbackVerify: reportForUpload(d.rollbackVerify),
-    restored: d.restored,
-    notes: d.notes,
+    parts: d.parts,
+    ...partsAccount(d.parts, d.notes),
     timings: d.timings,
   };
   files.push(join(dir, 'deploy-report.json'));
@@ -71,12 +73,7 @@ export async function runDeploy(settings: Settings, host: RemoteHost): Promise<O
   const event = { ...deployEvent(d, settings.deploy.version), appOutput: appOutput?.ref ?? null };
   writeIncident(settings, event, dir, artifactName, files);
   const uploaded = await upload(settings, artifactName, dir, files);
-  const view = {
-    ...d,
-    preDeploy: { id: d.preDeploy.manifest.id, dir: d.preDeploy.dir },
-    failedState: d.failedState ? { id: d.failedState.manifest.id, dir: d.failedState.dir } : null,
-  };
-  await core.summary.addRaw(deploySummary(view, uploaded.text, appOutput?.ref ?? null)).write();
+  await core.summary.addRaw(deploySummary(deployView(d), uploaded.text, appOutput?.ref ?? null)).write();
   const result = { event, where: { artifact: uploaded.artifact, manifestPath: files[0]! } };
   core.setOutput('result', d.ok ? 'succeeded' : d.rolledBack ? 'rolled-back' : 'failed');
   if (d.ok) {

@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { newBackupId } from '../backup/record.js';
+import { newBackupId } from '../backup/backup-id.js';
 import { coreLog, workDir } from '../edge/runner.js';
 import { upload } from '../edge/upload.js';
 import { list } from '../operations/list.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
-import { listSummary } from '../summary.js';
+import { listSummary } from '../report/backup-summary.js';
 
 /** `list`: the sets as an output, an artifact and a table. */
 export async function runList(settings: Settings, host: RemoteHost): Promise<void> {

@@ -6,9 +6,11 @@ import { upload, writeIncident, type Outcome } from '../edge/upload.js';
 import { rollback } from '../operations/rollback.js';
 import type { RemoteHost } from '../remote-host.js';
 import { rollbackEvent } from '../report/event.js';
+import { partsAccount } from '../restore/outcome.js';
 import { keepAppOutputOnRunner, manifestForUpload, reportForUpload } from '../report/publish.js';
 import type { Settings } from '../settings.js';
-import { planSummary, rollbackSummary } from '../summary.js';
+import { planSummary } from '../report/run-summary.js';
+import { rollbackSummary, rollbackView } from '../report/rollback-summary.js';
 
 /** `rollback`: outputs, the artifact (snapshot manifest, report, incident note), the summary. */
 export async function runRollback(settings: Settings, host: RemoteHost): Promise<Outcome> {
@@ -34,7 +36,7 @@ export async function runRollback(settings: Settings, host: RemoteHost): Promise
   const { snapshot, verify, ...rest } = r;
   writeFileSync(
     reportPath,
-    `${JSON.stringify({ ...rest, verify: reportForUpload(verify), snapshot: snapshot?.manifest.id ?? null }, null, 2)}\n`,
+    `${JSON.stringify({ ...rest, ...partsAccount(r.parts, r.notes), verify: reportForUpload(verify), snapshot: snapshot?.manifest.id ?? null }, null, 2)}\n`,
   );
   files.push(reportPath);
   const appOutput = keepAppOutputOnRunner(
@@ -53,8 +55,7 @@ export async function runRollback(settings: Settings, host: RemoteHost): Promise
   const event = { ...rollbackEvent(r), appOutput: appOutput?.ref ?? null };
   writeIncident(settings, event, dir, artifactName, files);
   const uploaded = await upload(settings, artifactName, dir, files);
-  const view = { ...r, snapshot: r.snapshot ? { id: r.snapshot.manifest.id, dir: r.snapshot.dir } : null };
-  await core.summary.addRaw(rollbackSummary(view, uploaded.text, appOutput?.ref ?? null)).write();
+  await core.summary.addRaw(rollbackSummary(rollbackView(r), uploaded.text, appOutput?.ref ?? null)).write();
   core.setOutput('result', r.failure ? 'failed' : 'succeeded');
   if (r.failure) core.setFailed(`rollback to ${r.target} incomplete: ${r.failure}`);
   else core.info(`rolled back to ${r.target}: ${r.deployedImage} healthy`);

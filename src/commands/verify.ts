@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { newBackupId } from '../backup/record.js';
+import { newBackupId } from '../backup/backup-id.js';
 import { coreLog, secretValues, workDir } from '../edge/runner.js';
 import { upload, type Outcome } from '../edge/upload.js';
-import { failedChecks } from '../operations/deploy.js';
+import { failedChecks } from '../operations/verify.js';
 import { gatherFacts } from '../operations/facts.js';
 import { currentContainer } from '../operations/service.js';
 import { verifyContainer } from '../operations/verify.js';
@@ -12,7 +12,7 @@ import type { RemoteHost } from '../remote-host.js';
 import { verifyEvent } from '../report/event.js';
 import { keepAppOutputOnRunner, reportForUpload } from '../report/publish.js';
 import type { Settings } from '../settings.js';
-import { verifySummary } from '../summary.js';
+import { verifySummary } from '../report/verify-summary.js';
 
 /** `verify`: the checks of the running version, as outputs, an artifact and a summary. */
 export async function runVerify(settings: Settings, host: RemoteHost): Promise<Outcome> {

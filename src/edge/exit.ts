@@ -1,6 +1,6 @@
 import * as core from '@actions/core';
 import { InputError, RefusedError } from '../errors.js';
-import { exitSummary } from '../summary.js';
+import { exitSummary } from '../report/run-summary.js';
 
 /** Where a remote step's stderr begins in an error's message (see RemoteCommandError). */
 const STDERR_TAIL = '\n--- stderr (tail) ---';

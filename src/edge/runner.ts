@@ -2,12 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { newBackupId } from '../backup/record.js';
+import { newBackupId } from '../backup/backup-id.js';
+import { SECRET_INPUTS } from '../inputs/catalogue.js';
+import { envInput, parseSettings } from '../inputs/parse.js';
 import { commandSafe, type Log } from '../log.js';
 import type { PendingCleanup } from '../operations/backup.js';
-import type { DeployOptions } from '../operations/deploy.js';
+import type { DeployOptions } from '../deploy/result.js';
 import type { StoppedService } from '../operations/rollback-to-set.js';
-import { envInput, parseSettings, SECRET_INPUTS, type Settings } from '../settings.js';
+import type { Settings } from '../settings.js';
 import { TOOL_VERSION } from '../version.js';
 
 /** The runner as the action sees it: its log, its secrets, its saved state, its temp dir. */

@@ -1,4 +1,4 @@
-import { keepFileStep } from '../backup/commands.js';
+import { keepFileStep } from '../backup/stored-sets.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import { appOutputText } from '../report/app-output.js';

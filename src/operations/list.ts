@@ -1,4 +1,4 @@
-import { readManifestsStep } from '../backup/commands.js';
+import { readManifestsStep } from '../backup/stored-sets.js';
 import type { Log } from '../log.js';
 import { summarize, type Manifest, type SetSummary } from '../manifest.js';
 import { parseManifestListing } from '../manifest-read.js';

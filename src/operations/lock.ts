@@ -1,4 +1,5 @@
-import { parseKeyValues, sweepHelpersStep } from '../backup/commands.js';
+import { sweepHelpersStep } from '../backup/helper-containers.js';
+import { parseKeyValues } from '../backup/key-values.js';
 import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
 import { acquireStep, breakStaleStep, keeperCommand, lockDir, releaseStep } from '../lock/commands.js';

@@ -1,4 +1,4 @@
-import { parseKeyValues } from '../backup/commands.js';
+import { parseKeyValues } from '../backup/key-values.js';
 import { compareCounts } from '../deploy/decide.js';
 import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -9,10 +9,10 @@ import {
   pgDropNewStep,
   pgRestoreIntoNewStep,
   pgSwapStep,
-  sqliteRestoreStep,
-  verifySetStep,
   type PgTarget,
-} from '../restore/commands.js';
+} from '../restore/postgres.js';
+import { sqliteRestoreStep } from '../restore/sqlite.js';
+import { verifySetStep } from '../restore/checksums.js';
 import type { Settings } from '../settings.js';
 import { runStep } from './run-step.js';
 

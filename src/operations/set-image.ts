@@ -2,7 +2,7 @@ import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Manifest } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
-import { pullByDigestStep } from '../restore/commands.js';
+import { pullByDigestStep } from '../restore/image.js';
 import { runStep } from './run-step.js';
 
 /**

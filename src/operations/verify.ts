@@ -1,4 +1,4 @@
-import type { Check } from '../backup/record.js';
+import type { Check } from '../backup/check.js';
 import type { ContainerInfo } from '../docker-api.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
@@ -130,4 +130,12 @@ export async function verifyContainer(
     container: container ? `${container.name} (${container.status})` : 'none',
     appOutput: { healthBody: healthy ? '' : (last.http?.body ?? '').slice(0, 4000), commands, logTail },
   };
+}
+
+/** The checks that failed, without those that were only skipped because an earlier one failed. */
+export function failedChecks(report: VerifyReport): string {
+  return report.checks
+    .filter((c) => !c.ok && !c.detail.startsWith('not run'))
+    .map((c) => `${c.check}: ${c.detail}`)
+    .join('; ');
 }

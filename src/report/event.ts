@@ -1,7 +1,8 @@
-import type { Check } from '../backup/record.js';
-import type { DeployResult } from '../operations/deploy.js';
+import type { Check } from '../backup/check.js';
+import type { DeployResult } from '../deploy/result.js';
 import type { RollbackDone } from '../operations/rollback.js';
 import type { VerifyReport } from '../operations/verify.js';
+import { partsAccount, putBackData, type PartOutcome } from '../restore/outcome.js';
 import type { AppOutputRef } from './app-output.js';
 
 /**
@@ -31,6 +32,8 @@ export interface RunEvent {
   appOutput: AppOutputRef | null;
   /** Checks of the version running after a rollback (empty when there was no rollback). */
   afterChecks: Check[];
+  /** What a rollback put back, part by part; `restored` and `notes` say it in words. */
+  parts: PartOutcome[];
   restored: string[];
   notes: string[];
   /** Rollback scope (app for a deploy's automatic rollback). */
@@ -65,8 +68,8 @@ export function deployEvent(d: DeployResult, version: string): RunEvent {
     probe: probe(d.verify),
     appOutput: null,
     afterChecks: d.rollbackVerify?.checks ?? [],
-    restored: d.restored,
-    notes: d.notes,
+    parts: d.parts,
+    ...partsAccount(d.parts, d.notes),
     scope: 'app',
     restoredFrom: d.rolledBack
       ? { id: d.preDeploy.manifest.id, created: d.preDeploy.manifest.created }
@@ -91,8 +94,8 @@ export function rollbackEvent(r: RollbackDone): RunEvent {
     probe: probe(r.verify),
     appOutput: null,
     afterChecks: r.verify?.checks ?? [],
-    restored: r.restored,
-    notes: r.notes,
+    parts: r.parts,
+    ...partsAccount(r.parts, r.notes),
     scope: r.scope,
     restoredFrom: fromSet ? { id: r.target, created: createdOfId(r.target) } : null,
     undoSet: r.snapshot
@@ -114,6 +117,7 @@ export function verifyEvent(image: string, v: VerifyReport): RunEvent {
     probe: probe(v),
     appOutput: null,
     afterChecks: [],
+    parts: [],
     restored: [],
     notes: [],
     scope: '',
@@ -136,6 +140,7 @@ export function errorEvent(command: RunEvent['command'], requested: string, mess
     probe: null,
     appOutput: null,
     afterChecks: [],
+    parts: [],
     restored: [],
     notes: [],
     scope: '',
@@ -146,11 +151,10 @@ export function errorEvent(command: RunEvent['command'], requested: string, mess
 
 /** A rollback happened: the deploy's automatic one, or the rollback command having restored something. */
 export const rolledBack = (e: RunEvent): boolean =>
-  e.outcome === 'rolled-back' || (e.command === 'rollback' && e.restored.length > 0);
+  e.outcome === 'rolled-back' || (e.command === 'rollback' && e.parts.some((p) => p.status === 'restored'));
 
 /** Data (the database or a volume) was put back, so writes made since the restored set are no longer live. */
-export const dataRestored = (e: RunEvent): boolean =>
-  e.restored.some((r) => /^(SQLite|PostgreSQL)\b/.test(r) || r.startsWith('volume '));
+export const dataRestored = (e: RunEvent): boolean => putBackData(e.parts);
 
 /** The failed checks as one line: `check: detail; check: detail`. */
 export const checksLine = (checks: readonly Check[]): string =>

@@ -116,7 +116,7 @@ export function startReporting(settings: Settings, log: Log): Reporting {
 function requestedBy(s: Settings): string {
   if (s.command === 'deploy') return s.deploy.version;
   if (s.command === 'rollback') {
-    return s.deploy.backupId ? `backup set ${s.deploy.backupId}` : s.deploy.version || 'the last change';
+    return s.rollback.backupId ? `backup set ${s.rollback.backupId}` : s.deploy.version || 'the last change';
   }
   return '';
 }

@@ -1,0 +1,44 @@
+import { argv, bashScript, quote } from '../shell.js';
+import { helperName, startHelperCommand, type HelperOwner } from './helper-containers.js';
+import type { SetPaths } from './set-paths.js';
+import { SQLITE_COPY_PY } from './sqlite-copy.js';
+import type { Step } from './steps.js';
+
+/**
+ * SQLite through the backup API inside the app container (or, when the service is stopped, a helper
+ * container mounting its volumes), then copied out to the set. The copy is not hashed here: the
+ * checksum step hashes it with the set's other files, and the container's SHA-256 is compared with
+ * that one, the checksum the manifest records (sqliteResult).
+ */
+export function sqliteStep(
+  p: SetPaths,
+  target: { containerId: string; running: boolean; image: string },
+  sqlitePath: string,
+  owner: HelperOwner,
+): Step {
+  const { id } = owner;
+  const inContainer = `/tmp/eqmd-rollback-${id}.sqlite3`;
+  const dest = `${p.tmp}/database.sqlite3`;
+  const containerId = target.running ? target.containerId : helperName(id);
+  const cleanup = target.running
+    ? `${argv('docker', 'exec', containerId, 'rm', '-f', inContainer)} >/dev/null 2>&1 || true`
+    : `docker rm -f ${helperName(id)} >/dev/null 2>&1 || true`;
+  return {
+    title: `Copy the SQLite database ${sqlitePath} with the backup API and verify the copy`,
+    command: bashScript([
+      // The trap first: a helper created by a `docker run` cut short is removed too.
+      `trap ${quote(cleanup)} EXIT`,
+      ...(target.running ? [] : [startHelperCommand(owner, target.containerId, target.image)]),
+      'py=$(' +
+        argv('docker', 'exec', containerId, 'sh', '-c', 'command -v python3 || command -v python') +
+        ') || ' +
+        `{ echo 'no python in the app container: cannot use the SQLite backup API' >&2; exit 3; }`,
+      // The script is part of this command's text (a heredoc), not stdin: a cut connection cannot
+      // hand Python half a program.
+      `report=$(${argv('docker', 'exec', '-i', containerId)} "$py" - ${argv(sqlitePath, inContainer)} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
+      `echo "report=$report"`,
+      `${argv('docker', 'exec', containerId, 'cat', inContainer)} > ${quote(dest)}`,
+      `sync ${quote(dest)}`,
+    ]),
+  };
+}

@@ -1,0 +1,43 @@
+import type { ManifestReason } from '../manifest.js';
+import type { BackupOptions } from '../operations/backup.js';
+import type { RollbackOptions } from '../operations/rollback-to-set.js';
+import type { VerifyReport } from '../operations/verify.js';
+import type { PartOutcome } from '../restore/outcome.js';
+import type { SetOnHost } from '../restore/plan.js';
+import type { Settings } from '../settings.js';
+
+export interface DeployOptions {
+  /** Reason recorded on the safety backup: pre-deploy, or pre-restore for a rollback to a version. */
+  reason?: ManifestReason;
+  newId: () => string;
+  now: () => Date;
+  toolVersion: string;
+  onPending?: BackupOptions['onPending'];
+  onStopped?: RollbackOptions['onStopped'];
+  clock?: () => number;
+}
+
+export interface DeployResult {
+  dryRun: false;
+  /** The new version is running and verified. */
+  ok: boolean;
+  previousImage: string;
+  /** What the env file names (and compose runs) at the end. */
+  deployedImage: string;
+  rolledBack: boolean;
+  healthy: boolean;
+  strategy: Settings['deploy']['strategy'];
+  preDeploy: SetOnHost;
+  failedState: SetOnHost | null;
+  verify: VerifyReport | null;
+  rollbackVerify: VerifyReport | null;
+  /** What the recovery put back (empty when there was none). */
+  parts: PartOutcome[];
+  notes: string[];
+  failure: string;
+  timings: { totalMs: number; detectMs: number | null; recoveryMs: number | null };
+  /** Where the app's output of the failed verification is kept on the host (null: nothing kept there). */
+  appOutputOnHost: string | null;
+}
+
+export type DeployOutcome = { dryRun: true; plan: string } | DeployResult;

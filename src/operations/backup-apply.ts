@@ -1,0 +1,81 @@
+import type { Check } from '../backup/check.js';
+import { databaseResult } from '../backup/database-result.js';
+import { buildManifest, filesCheck, parseChecksums, volumeResult } from '../backup/record.js';
+import { finalizeStep } from '../backup/set-steps.js';
+import type { Step } from '../backup/steps.js';
+import type { Log } from '../log.js';
+import type { Manifest, VolumeRecord } from '../manifest.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { Settings } from '../settings.js';
+import type { BackupOptions } from './backup.js';
+import type { BackupPlan } from './backup-plan.js';
+import { runStep } from './run-step.js';
+
+/**
+ * Runs the plan's steps, checks what they report, and commits the set with its manifest only when
+ * every check passed.
+ */
+export async function applyBackup(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: BackupOptions,
+  plan: BackupPlan,
+): Promise<Manifest> {
+  const step = (s: Step): Promise<string> =>
+    log.group(s.title, async () => (await runStep(host, s, log)).toString('utf8'));
+  await step(plan.steps.prepare);
+  await step(plan.steps.tag);
+
+  const dbOut = plan.steps.database ? await step(plan.steps.database) : null;
+  const volumes: VolumeRecord[] = [];
+  const volumeChecks: Check[] = [];
+  for (const [i, v] of plan.volumes.entries()) {
+    const r = volumeResult(v.name, v.mountpoint, await step(plan.steps.volumes[i]!));
+    volumes.push(r.record);
+    volumeChecks.push(r.check);
+  }
+  const files = parseChecksums(await step(plan.steps.checksums));
+  // Read after the checksum step: the SQLite copy is proven against the hash the manifest records.
+  const db = databaseResult(plan.database, dbOut, files);
+  const checks: Check[] = [...db.checks, ...volumeChecks];
+  const expected = [
+    'env',
+    'compose.yml',
+    ...(db.record.kind === 'none' ? [] : [db.record.file]),
+    ...volumes.map((v) => v.file),
+  ];
+  checks.push(filesCheck(files, expected));
+  const image = plan.facts.image ?? (await host.docker.inspectImage(plan.tag));
+  const manifest = buildManifest({
+    id: opts.id,
+    created: opts.now,
+    reason: opts.reason,
+    hostName: plan.facts.probe.hostname,
+    address: host.description,
+    project: plan.facts.project,
+    projectDir: settings.app.projectDir,
+    service: settings.app.service,
+    flavor: plan.facts.compose.flavor,
+    imageReference: plan.facts.container?.image ?? plan.facts.probe.imageVariable,
+    image: image ?? { id: '', repoTags: [], repoDigests: [] },
+    backupTag: plan.tag,
+    imageVariable: settings.app.imageVariable,
+    envValue: plan.facts.probe.imageVariable,
+    files,
+    database: db.record,
+    volumes,
+    checks,
+    run: settings.run,
+    toolVersion: opts.toolVersion,
+    ...(opts.restoreTarget ? { restoreTarget: opts.restoreTarget } : {}),
+  });
+  const failed = checks.filter((c) => !c.ok);
+  if (failed.length) {
+    throw new Error(
+      `backup verification failed: ${failed.map((c) => `${c.check} (${c.detail})`).join('; ')}`,
+    );
+  }
+  await step(finalizeStep(plan.paths, `${JSON.stringify(manifest, null, 2)}\n`));
+  return manifest;
+}

@@ -1,0 +1,68 @@
+import type { DeployPlan } from '../deploy/plan.js';
+import { backupTag } from '../backup/set-paths.js';
+import type { Log } from '../log.js';
+import type { RemoteHost } from '../remote-host.js';
+import { appRestoreSteps } from '../restore/plan.js';
+import type { Settings } from '../settings.js';
+import { backup } from './backup.js';
+import type { DeployOptions } from '../deploy/result.js';
+import type { Facts } from './facts.js';
+import { formatPlan } from './run-step.js';
+import { healthUrlText } from './verify.js';
+
+/**
+ * The dry run: the exact commands of every step, the pre-deploy backup's included (planned from the
+ * same look at the host), and the recovery a failed verification would run, as planned now. Parts that
+ * depend on what the backup finds (its checksums, whether the schema moved) are named as conditions.
+ */
+export async function deployDryRun(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: DeployOptions,
+  facts: Facts,
+  plan: DeployPlan,
+): Promise<string> {
+  const { app, deploy: d } = settings;
+  const id = opts.newId();
+  const backupPlan = await backup(host, settings, log, {
+    id,
+    reason: opts.reason ?? 'pre-deploy',
+    now: opts.now(),
+    toolVersion: opts.toolVersion,
+    facts,
+  });
+  if (!backupPlan.dryRun) throw new Error('unexpected backup outside the dry run');
+  const recovery = appRestoreSteps({
+    setDir: `${facts.backupDir}/${id}`,
+    envPath: plan.envPath,
+    backupTag: backupTag(facts.project, id),
+    reference: plan.previousImage,
+    compose: facts.compose,
+    service: app.service,
+  });
+  const verify = `verify ${healthUrlText(settings.verify.health)} (every ${settings.verify.healthIntervalMs / 1000} s, up to ${settings.verify.healthTimeoutMs / 1000} s; fail fast on 3 server errors in a row, an exited or restarting container)`;
+  const c = plan.candidate;
+  return [
+    'Checks before anything changes:',
+    formatPlan(plan.before),
+    '',
+    `Back up the running version (reason ${opts.reason ?? 'pre-deploy'}) as set ${id}:`,
+    backupPlan.plan,
+    '',
+    'Switch:',
+    formatPlan([...(c ? [c.start, c.remove] : []), plan.setImage, plan.up]),
+    `then ${verify}.`,
+    '',
+    d.autoRollback
+      ? [
+          `If that verification fails: stop ${app.service} (${facts.container ? `Docker API, container ${facts.container.id.slice(0, 12)}` : 'no container now'}), ` +
+            'snapshot the failed state (reason failed-deploy: the backup steps above, as a new set), then:',
+          formatPlan([recovery.verifySet, recovery.env]),
+          `database: ${d.restoreDatabase === 'never' ? 'never restored (restore-database: never)' : d.restoreDatabase === 'always' ? `restored from ${id} (restore-database: always)` : `restored from ${id} only if its schema fingerprint no longer matches the set's (restore-database: auto)`}`,
+          formatPlan([recovery.retag, recovery.up]),
+          `then ${verify}.`,
+        ].join('\n')
+      : 'If that verification fails: nothing more (auto-rollback is off); the set above holds the previous state.',
+  ].join('\n');
+}

@@ -1,0 +1,66 @@
+import type { SnapshotResult } from '../deploy/decide.js';
+import type { Log } from '../log.js';
+import type { ManifestReason } from '../manifest.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { SetOnHost } from '../restore/plan.js';
+import type { Settings } from '../settings.js';
+import { backup, type BackupOptions } from './backup.js';
+
+export interface SnapshotOptions {
+  now: () => Date;
+  toolVersion: string;
+  onPending?: BackupOptions['onPending'];
+}
+
+/**
+ * A set of what is about to be overwritten (the database, the named volumes, the env file), made
+ * before any destructive step: it is what lets a rollback be undone and later writes survive. Never
+ * prunes (keep 0). A failure is returned, not thrown: the caller then must not overwrite.
+ */
+export async function takeSnapshot(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  opts: SnapshotOptions,
+  what: {
+    id: string;
+    reason: ManifestReason;
+    database: boolean;
+    volumes: string[];
+    project?: string;
+    restoreTarget?: string;
+  },
+): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
+  try {
+    const out = await backup(
+      host,
+      {
+        ...settings,
+        backup: {
+          ...settings.backup,
+          database: what.database ? settings.backup.database : 'none',
+          volumes: what.volumes,
+          keep: 0,
+        },
+        output: { ...settings.output, dryRun: false },
+      },
+      log,
+      {
+        id: what.id,
+        reason: what.reason,
+        now: opts.now(),
+        toolVersion: opts.toolVersion,
+        ...(what.project ? { project: what.project } : {}),
+        ...(what.restoreTarget ? { restoreTarget: what.restoreTarget } : {}),
+        ...(opts.onPending ? { onPending: opts.onPending } : {}),
+      },
+    );
+    if (out.dryRun) throw new Error('unexpected dry run');
+    return {
+      result: { ok: true, database: out.manifest.database, id: out.manifest.id },
+      set: { manifest: out.manifest, dir: out.setDir },
+    };
+  } catch (err) {
+    return { result: { ok: false, why: (err as Error).message.split('\n')[0] ?? 'unknown' }, set: null };
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * What became of each part a restore was to put back, as values: the reports decide from these (was data
+ * put back? is the rollback incomplete?) and only the presenters below turn them into sentences.
+ */
+export type PartOutcome =
+  | { part: 'env-file'; status: 'restored'; file: string; from: string }
+  | { part: 'image'; status: 'restored'; reference: string; imageId: string }
+  /** A rollback to a named version: its image pulled and the env file made to name it. */
+  | { part: 'version'; status: 'restored'; reference: string }
+  /** `account`: the restore's own account (engine, file, tables verified, where the replaced data is). */
+  | { part: 'database'; status: 'restored'; account: string }
+  | { part: 'volume'; status: 'restored'; name: string; from: string; entries: number }
+  /** skipped: decided not to (with why); failed: wanted and not done (with why): the rollback is incomplete. */
+  | { part: 'database' | 'volume'; status: 'skipped' | 'failed'; name: string; why: string };
+
+/** Data (the database or a volume) was put back: writes made since the set are no longer live. */
+export const putBackData = (parts: readonly PartOutcome[]): boolean =>
+  parts.some((p) => p.status === 'restored' && (p.part === 'database' || p.part === 'volume'));
+
+export const failedParts = (parts: readonly PartOutcome[]): PartOutcome[] =>
+  parts.filter((p) => p.status === 'failed');
+
+/** The restored parts, a sentence each. */
+export function restoredLines(parts: readonly PartOutcome[]): string[] {
+  return parts.flatMap((p) => {
+    if (p.status !== 'restored') return [];
+    switch (p.part) {
+      case 'env-file':
+        return [`env file ${p.file} from ${p.from}`];
+      case 'image':
+        return [
+          `image ${p.reference} (${p.imageId.replace(/^sha256:/, '').slice(0, 12)}) from its backup tag`,
+        ];
+      case 'version':
+        return [`image ${p.reference} (pulled), env file updated`];
+      case 'database':
+        return [p.account];
+      case 'volume':
+        return [`volume ${p.name} from ${p.from} (${p.entries} entries)`];
+    }
+  });
+}
+
+/** The parts not put back, a sentence each (NOT in capitals when the rollback is incomplete). */
+export function partNotes(parts: readonly PartOutcome[]): string[] {
+  return parts.flatMap((p) =>
+    p.status === 'restored'
+      ? []
+      : [
+          `${p.part === 'volume' ? `volume ${p.name}` : 'database'} ${p.status === 'failed' ? 'NOT' : 'not'} restored: ${p.why}`,
+        ],
+  );
+}
+
+/** The parts as the reports show them: the restored ones, and the notes with the parts not put back. */
+export function partsAccount(
+  parts: readonly PartOutcome[],
+  notes: readonly string[],
+): { restored: string[]; notes: string[] } {
+  return { restored: restoredLines(parts), notes: [...notes, ...partNotes(parts)] };
+}

@@ -1,0 +1,47 @@
+import type { Step } from '../backup/steps.js';
+import { helperLabelArgs } from '../backup/helper-containers.js';
+import { argv, bashScript, quote } from '../shell.js';
+import { SQLITE_VERIFY_PY } from './sqlite-verify.js';
+
+/**
+ * Restores the SQLite file into its volume while the service is stopped, through a helper container
+ * of an image already on the host that mounts the service's volumes at the same paths. The copy is
+ * written to a temp name and verified (checksum, integrity, rows, schema); then the old file is
+ * hard-linked aside, its -wal/-shm are moved aside (a stale WAL would be replayed over the restored
+ * file), and the temp file is renamed into place.
+ */
+export function sqliteRestoreStep(x: {
+  id: string;
+  projectDir: string;
+  appContainer: string;
+  image: string;
+  sqlitePath: string;
+  backupFile: string;
+  expected: { sha256: string; tables: Record<string, number>; schema: string };
+}): Step {
+  const helper = `eqmd-rollback-restore-${x.id}`;
+  const dir = x.sqlitePath.replace(/\/[^/]*$/, '') || '/';
+  const tmp = `${dir}/.eqmd-restore-${x.id}.sqlite3`;
+  const aside = `${dir}/.eqmd-aside-${x.id}`;
+  const swap =
+    'set -e; db=$1; tmp=$2; aside=$3; ' +
+    '[ ! -e "$db" ] || ln -f "$db" "$aside.sqlite3"; ' +
+    'for s in -wal -shm -journal; do [ ! -e "$db$s" ] || mv -f "$db$s" "$aside$s"; done; ' +
+    'mv -f "$tmp" "$db"; sync';
+  return {
+    title: `Restore the SQLite database ${x.sqlitePath} (verified copy, stale -wal/-shm moved aside)`,
+    command: bashScript([
+      // The trap first: a helper created by a `docker run` cut short is removed too.
+      `trap ${quote(`docker rm -f ${helper} >/dev/null 2>&1 || true`)} EXIT`,
+      `docker rm -f ${quote(helper)} >/dev/null 2>&1 || true`,
+      `${argv('docker', 'run', '-d', '--name', helper, ...helperLabelArgs(x), '--network', 'none', '--volumes-from', x.appContainer, '--entrypoint', 'sh', x.image, '-c', 'sleep 86400')} >/dev/null`,
+      // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
+      argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*.sqlite3', 'sh', dir),
+      `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
+      `py=$(${argv('docker', 'exec', helper, 'sh', '-c', 'command -v python3 || command -v python')})`,
+      `${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(tmp, JSON.stringify(x.expected))} <<'PY'\n${SQLITE_VERIFY_PY}\nPY`,
+      argv('docker', 'exec', helper, 'sh', '-c', swap, 'sh', x.sqlitePath, tmp, aside),
+      `echo ${quote(`aside=${aside}.sqlite3`)}`,
+    ]),
+  };
+}
