@@ -23,13 +23,28 @@ const now = () => performance.now();
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/**
+ * A fetch bounded by a timer that keeps the process alive: a connection to a port whose container is
+ * still starting can hang with nothing else pending (undici's own timers do not hold the event loop), and
+ * node then exits 13 in the middle of a top-level await.
+ */
+async function fetchWithin(url: string, ms = 2000): Promise<Response> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error(`no answer within ${ms} ms`)), ms);
+  try {
+    return await fetch(url, { signal: abort.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function waitHealthy(expectVersion: string, timeoutMs = 120_000): Promise<number> {
   const start = now();
   while (now() - start < timeoutMs) {
     try {
       const [health, version] = await Promise.all([
-        fetch(a.healthUrl),
-        fetch(`${a.baseUrl}/version/`).then((r) => r.text()),
+        fetchWithin(a.healthUrl),
+        fetchWithin(`${a.baseUrl}/version/`).then((r) => r.text()),
       ]);
       if (health.status === 200 && version === expectVersion) return now() - start;
     } catch {
@@ -39,6 +54,18 @@ async function waitHealthy(expectVersion: string, timeoutMs = 120_000): Promise<
   }
   throw new Error(`instance a did not answer healthy on ${expectVersion} within ${timeoutMs} ms`);
 }
+
+/** What instance a answers on /version/ now, or why it does not (the seed's flow may end mid-start). */
+async function versionNow(): Promise<string> {
+  try {
+    return await fetchWithin(`${a.baseUrl}/version/`).then((r) => r.text());
+  } catch (err) {
+    return `no answer (${(err as Error).message})`;
+  }
+}
+
+/** Where the bench is, on stderr: a run takes minutes. */
+const progress = (what: string) => console.error(`bench: ${what}`);
 
 function setImage(tag: string): void {
   sh(`sed -i 's|^EQMD_IMAGE=.*|EQMD_IMAGE=${h.image}:${tag}|' ${a.projectDir}/.env`);
@@ -89,7 +116,7 @@ async function handBrokenDeploy(): Promise<number> {
   setImage('v3');
   compose('up -d --no-deps eqmd');
   for (;;) {
-    const status = await fetch(a.healthUrl).then(
+    const status = await fetchWithin(a.healthUrl).then(
       (r) => r.status,
       () => 0,
     );
@@ -192,6 +219,7 @@ const floorDb: number[] = [];
 const handGood: number[] = [];
 const handBroken: number[] = [];
 for (let i = 0; i < RUNS; i++) {
+  progress(`by hand, run ${i + 1} of ${RUNS}`);
   floorSwitch.push(await bareSwitch('v5'));
   floorSwitch.push(await bareSwitch('v1'));
   floorDb.push(await bareDbRestore());
@@ -208,6 +236,7 @@ const recovery: number[] = [];
 const broken: number[] = [];
 let brokenEndedHealthy = true;
 for (let i = 0; i < RUNS; i++) {
+  progress(`the action, run ${i + 1} of ${RUNS}`);
   resetInstance('a');
   const t = now();
   const g = await runAction(inputs('v5'));
@@ -239,7 +268,7 @@ for (let i = 0; i < RUNS; i++) {
   const t = now();
   const r = await runAction({ ...inputs('v5'), command: 'rollback', version: '' });
   emergency.push(now() - t);
-  emergencyEndedOn = `${await fetch(`${a.baseUrl}/version/`).then((x) => x.text())}, ${r.outputs.health}`;
+  emergencyEndedOn = `${await versionNow()}, ${r.outputs.health}`;
 }
 resetInstance('a');
 const seedDeploy = await runAction(inputs('v5'));
@@ -250,7 +279,7 @@ sh(
   `cd ${a.projectDir} && LATEST_BACKUP=$(docker images --format "table {{.Repository}}:{{.Tag}}" | grep "eqmd:backup-" | head -1 | cut -d':' -f2) && docker tag "eqmd:$LATEST_BACKUP" eqmd:latest && docker-compose up -d eqmd >/dev/null 2>&1`,
 );
 const seedEmergencyMs = now() - t3;
-const seedEmergencyEndedOn = await fetch(`${a.baseUrl}/version/`).then((x) => x.text());
+const seedEmergencyEndedOn = await versionNow();
 sh(`docker rmi eqmd:latest eqmd:backup-20240101-000000 >/dev/null 2>&1 || true`);
 resetInstance('a');
 
