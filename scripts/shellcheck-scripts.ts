@@ -5,7 +5,7 @@
  * this runs as root, as CI does on a bare machine.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sweepHelpersStep } from '../src/backup/helper-containers.js';
@@ -26,7 +26,9 @@ import type { ComposeTarget } from '../src/compose.js';
 import * as deploy from '../src/deploy/commands.js';
 import { parseSettings } from '../src/inputs/parse.js';
 import * as lock from '../src/lock/commands.js';
+import { migrationFactsStep } from '../src/migrations/step.js';
 import { probeScript } from '../src/probe.js';
+import { staticFilesCommand } from '../src/verify/commands.js';
 import { checkSetsStep, verifySetStep } from '../src/restore/checksums.js';
 import { pullByDigestStep } from '../src/restore/image.js';
 import {
@@ -114,6 +116,7 @@ const steps: Step[] = [
     deploy.composeConfigStep(t(f)),
     deploy.preDeployStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'python manage.py check'),
     deploy.upStep(t(f), 'eqmd'),
+    migrationFactsStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd'),
     deploy.stopStep(t(f), 'eqmd'),
     deploy.candidateStartStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'cand', 8779, '8000/tcp'),
   ]),
@@ -127,7 +130,29 @@ const steps: Step[] = [
   lock.breakStaleStep('/srv/eqmd/.eqmd-rollback.lock'),
   { title: 'lock keeper', command: lock.keeperCommand('/srv/eqmd/.eqmd-rollback.lock', 'tok') },
   { title: 'probe', command: probeScript(settings.app, settings.backup.dir) },
+  { title: 'static files', command: staticFilesCommand('c0ffee', '/app/staticfiles', ['manifest.json']) },
 ];
+
+/**
+ * A builder added to src/ must be added above, or its script goes unchecked (two did). Every exported
+ * `…Step`/`…Command`/`…Script` function is named in this file, or exempt here with the reason.
+ */
+const EXEMPT: Record<string, string> = {
+  bashScript: 'the wrapper of every script above',
+  startHelperCommand: 'a line of the backup steps above, checked inside them',
+};
+function unlisted(): string[] {
+  const self = readFileSync(new URL(import.meta.url), 'utf8');
+  const files = execFileSync('grep', ['-rlE', 'export function \\w+(Step|Command|Script)\\(', 'src'], {
+    encoding: 'utf8',
+  });
+  return files
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/export function (\w+(?:Step|Command|Script))\(/g)])
+    .map((m) => m[1]!)
+    .filter((name) => !(name in EXEMPT) && !new RegExp(`\\b${name}\\b`).test(self));
+}
 
 /** The bash body of `bash -c BODY bash ARGS…`, as the remote shell hands it to bash. */
 function body(command: string): string {
@@ -162,4 +187,7 @@ steps.forEach((s, i) => {
   }
 });
 console.log(`shellcheck: ${steps.length - failed} of ${steps.length} remote scripts clean`);
-process.exit(failed ? 1 : 0);
+const missing = unlisted();
+if (missing.length)
+  console.log(`shellcheck: builders not listed in scripts/shellcheck-scripts.ts: ${missing.join(', ')}`);
+process.exit(failed || missing.length ? 1 : 0);
