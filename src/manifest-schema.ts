@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { migrationReportSchema } from './migrations/schema.js';
 import { backupTag } from './backup/set-paths.js';
 import { MANIFEST_SCHEMA, MANIFEST_REASONS, type Manifest } from './manifest.js';
 import {
@@ -141,6 +142,7 @@ const manifestObject = v.object({
     serverUrl: text(300),
   }),
   restoreTarget: v.optional(matching(BACKUP_ID, 'a backup id')),
+  migrations: v.optional(migrationReportSchema),
   tool: v.object({ name: v.literal('eqmd-rollback'), version: matching(TOOL_VERSION, 'a version') }),
 });
 

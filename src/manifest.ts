@@ -1,4 +1,5 @@
 import type { ComposeFlavor } from './compose.js';
+import type { MigrationReport } from './migrations/classify.js';
 import type { RunInfo } from './settings.js';
 
 export const MANIFEST_SCHEMA = 'eqmd-rollback/manifest@1';
@@ -66,6 +67,8 @@ export interface Manifest {
    * run reads it to finish that restore instead of choosing a new target.
    */
   restoreTarget?: string;
+  /** A pre-deploy set: what the release's migrations would do, and each app's applied state before. */
+  migrations?: MigrationReport;
   tool: { name: string; version: string };
 }
 

@@ -97,6 +97,8 @@ export interface RunInfo {
   serverUrl: string;
 }
 
+import type { MigrationPolicy } from './migrations/classify.js';
+
 export const RESTORE_DATABASE = ['auto', 'always', 'never'] as const;
 export const STRATEGIES = ['recreate', 'blue-green'] as const;
 
@@ -113,6 +115,11 @@ export interface DeploySettings {
   restoreDatabase: (typeof RESTORE_DATABASE)[number];
   strategy: (typeof STRATEGIES)[number];
   stagingPort: number;
+  /**
+   * Which classes of migrations refuse the deploy before anything changes (the new image's Django
+   * classifies them): allow, or refuse destructive (and irreversible) ones, or only irreversible ones.
+   */
+  migrationPolicy: MigrationPolicy;
 }
 
 /**

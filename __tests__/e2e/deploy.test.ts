@@ -87,6 +87,23 @@ describe('deploy with verification and automatic rollback', () => {
     const m = JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
     assert.equal(m.reason, 'pre-deploy');
     assert.equal(m.image.envValue, `${h.image}:v1`);
+    // Classified by v2's own Django before anything changed, and recorded with the state before it.
+    assert.deepEqual(m.migrations, {
+      class: 'compatible',
+      applied: { records: ['0001_initial'] },
+      pending: [
+        {
+          app: 'records',
+          name: '0002_patient_ward',
+          class: 'compatible',
+          operations: [{ op: 'AddField', class: 'compatible' }],
+        },
+      ],
+    });
+    assert.match(
+      r.summary,
+      /### Migrations \(compatible\)\n\n- records\.0002_patient_ward \(compatible: AddField\)/,
+    );
     assert.match(r.summary, /deployed `127\.0\.0\.1:5000\/eqmd:v2`/);
     assert.match(r.summary, /database check \(db-check-command\) \| ✅/);
   });
@@ -173,6 +190,19 @@ describe('deploy with verification and automatic rollback', () => {
       /Run the pre-deploy command in 127\.0\.0\.1:5000\/eqmd:v2 failed; nothing was changed/,
     );
     assert.match(pre.stdout, /exited with code 7/);
+    // A migration policy refuses on the release's own migration plan, after the pull, before the backup.
+    const destructive = await deployA('v3', { 'migration-policy': 'refuse-destructive' });
+    assert.equal(destructive.outputs.result, 'refused', destructive.stdout.slice(-2000));
+    assert.match(
+      destructive.stdout,
+      /migration-policy refuse-destructive refuses 127\.0\.0\.1:5000\/eqmd:v3: records\.0003_remove_patient_notes \(destructive: RemoveField\); nothing was changed/,
+    );
+    const irreversible = await deployA('v7', { 'migration-policy': 'refuse-irreversible' });
+    assert.equal(irreversible.outputs.result, 'refused', irreversible.stdout.slice(-2000));
+    assert.match(
+      irreversible.stdout,
+      /refuses 127\.0\.0\.1:5000\/eqmd:v7: records\.0003_half_applied \(irreversible: CreateModel, RunPython\); nothing/,
+    );
     const after = {
       env: env(a),
       container: appContainer(a),
@@ -196,6 +226,12 @@ describe('deploy with verification and automatic rollback', () => {
     assert.equal(env(b), envBefore);
     assert.equal(rows(b), rowsBefore);
     assert.match(r.summary, /PostgreSQL restored from .* into a fresh database and swapped in/);
+    const pre = JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
+    assert.equal(pre.migrations?.class, 'destructive', 'classified on PostgreSQL through compose v1');
+    assert.deepEqual(
+      pre.migrations?.pending.map((x) => `${x.name} ${x.class}`),
+      ['0002_patient_ward compatible', '0003_remove_patient_notes destructive'],
+    );
     assert.match(
       pgQuery(b, 'SELECT datname FROM pg_database', 'postgres'),
       /_eqmd_aside_/,

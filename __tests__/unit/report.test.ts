@@ -72,6 +72,7 @@ const deployResult = (over: Partial<DeployResult>): DeployResult => ({
   failedState: null,
   verify: null,
   rollbackVerify: null,
+  migrations: null,
   parts: [],
   notes: [],
   failure: '',

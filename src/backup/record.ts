@@ -1,3 +1,4 @@
+import type { MigrationReport } from '../migrations/classify.js';
 import type { ComposeFlavor } from '../compose.js';
 import type { ImageInfo } from '../docker-api.js';
 import {
@@ -82,6 +83,7 @@ export function buildManifest(x: {
   run: RunInfo;
   toolVersion: string;
   restoreTarget?: string;
+  migrations?: MigrationReport;
 }): Manifest {
   return {
     schema: MANIFEST_SCHEMA,
@@ -109,6 +111,7 @@ export function buildManifest(x: {
     totalBytes: x.files.reduce((a, f) => a + f.bytes, 0),
     run: x.run,
     ...(x.restoreTarget ? { restoreTarget: x.restoreTarget } : {}),
+    ...(x.migrations ? { migrations: x.migrations } : {}),
     tool: { name: 'eqmd-rollback', version: x.toolVersion },
   };
 }

@@ -55,6 +55,7 @@ export async function runDeploy(settings: Settings, host: RemoteHost): Promise<O
     preDeploy: d.preDeploy.manifest.id,
     failedState: d.failedState?.manifest.id ?? null,
     failure: d.failure,
+    migrations: d.migrations,
     verify: reportForUpload(d.verify),
     rollbackVerify: reportForUpload(d.rollbackVerify),
     parts: d.parts,

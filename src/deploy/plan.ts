@@ -3,6 +3,7 @@ import { inProject } from '../compose.js';
 import { RefusedError } from '../errors.js';
 import type { Facts } from '../operations/facts.js';
 import type { ManifestReason } from '../manifest.js';
+import { migrationFactsStep } from '../migrations/step.js';
 import { APP_PARTS, planRestore, type RestorePlan, type SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
 import {
@@ -29,6 +30,8 @@ export interface DeployPlan {
   envPath: string;
   /** Checks that change nothing: a failure of one refuses the deploy with the host untouched. */
   before: Step[];
+  /** Read-only: the new image's Django lists the migrations it would apply (null: no database). */
+  classify: Step | null;
   /** blue-green: the candidate started beside production, verified on the staging port, removed. */
   candidate: { name: string; start: Step; remove: Step; port: number } | null;
   /** The switch of production itself. */
@@ -72,6 +75,10 @@ export function planDeploy(settings: Settings, facts: Facts): DeployPlan {
         ? [preDeployStep(t, app.imageVariable, reference, app.service, d.preDeployCommand)]
         : []),
     ],
+    classify:
+      settings.backup.database === 'none'
+        ? null
+        : migrationFactsStep(t, app.imageVariable, reference, app.service),
     candidate:
       d.strategy === 'blue-green' && containerPort
         ? {

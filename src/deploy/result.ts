@@ -1,4 +1,5 @@
 import type { ManifestReason } from '../manifest.js';
+import type { MigrationReport } from '../migrations/classify.js';
 import type { BackupOptions } from '../operations/backup.js';
 import type { RollbackOptions } from '../operations/rollback-to-set.js';
 import type { VerifyReport } from '../operations/verify.js';
@@ -31,6 +32,8 @@ export interface DeployResult {
   failedState: SetOnHost | null;
   verify: VerifyReport | null;
   rollbackVerify: VerifyReport | null;
+  /** The release's migrations as its image classified them (null: not classified). */
+  migrations: MigrationReport | null;
   /** What the recovery put back (empty when there was none). */
   parts: PartOutcome[];
   notes: string[];

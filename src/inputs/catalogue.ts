@@ -24,6 +24,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'restore-database': 'auto',
   strategy: 'recreate',
   'staging-port': '8779',
+  'migration-policy': 'allow',
   'health-url': 'http://localhost:8778/health/',
   'health-timeout': '60',
   'health-interval': '2',

@@ -1,3 +1,4 @@
+import { MIGRATION_POLICIES } from '../migrations/classify.js';
 import { InputError } from '../errors.js';
 import {
   COMMANDS,
@@ -96,6 +97,7 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     restoreDatabase: v.oneOf('restore-database', input('restore-database'), RESTORE_DATABASE),
     strategy: v.oneOf('strategy', input('strategy'), STRATEGIES),
     stagingPort: v.integer('staging-port', input('staging-port'), 1, 65535),
+    migrationPolicy: v.oneOf('migration-policy', input('migration-policy'), MIGRATION_POLICIES),
   };
   const rollback: RollbackSettings = {
     backupId: input('backup-id') && v.backupId('backup-id', input('backup-id')),

@@ -1,3 +1,4 @@
+import type { MigrationReport } from '../migrations/classify.js';
 import type { SetPaths } from '../backup/set-paths.js';
 import { cleanupStep, finalizeStep } from '../backup/set-steps.js';
 import type { Log } from '../log.js';
@@ -32,6 +33,8 @@ export interface BackupOptions {
   project?: string;
   /** Recorded in the manifest of a pre-restore snapshot: the set about to be restored. */
   restoreTarget?: string;
+  /** Recorded in the manifest of a pre-deploy set: the release's migrations, classified. */
+  migrations?: MigrationReport;
   /**
    * The caller's own look at the host, when nothing has changed it since (a deploy's, before its
    * backup): the backup plans from it instead of probing again. Snapshots taken after a change never

@@ -45,7 +45,12 @@ export async function deployDryRun(
   const c = plan.candidate;
   return [
     'Checks before anything changes:',
-    formatPlan(plan.before),
+    formatPlan([...plan.before, ...(plan.classify ? [plan.classify] : [])]),
+    ...(plan.classify
+      ? [
+          `then the migrations are classified (compatible, breaks-old-writes, destructive, irreversible); migration-policy ${d.migrationPolicy}${d.migrationPolicy === 'allow' ? ' refuses none' : ' refuses the deploy here on a match'}.`,
+        ]
+      : []),
     '',
     `Back up the running version (reason ${opts.reason ?? 'pre-deploy'}) as set ${id}:`,
     backupPlan.plan,

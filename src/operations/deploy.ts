@@ -12,6 +12,7 @@ import { afterFailedCandidate, tryCandidate } from './deploy-candidate.js';
 import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
+import { classifyRelease } from './migrations.js';
 import { keepAppOutput } from './app-output.js';
 import { whyRestoreCannotRun } from './restore.js';
 import { rollbackToSet } from './rollback-to-set.js';
@@ -48,6 +49,7 @@ export async function deploy(
       throw new RefusedError(`${s.title} failed; nothing was changed on the host.\n${detail}`);
     }
   }
+  const migrations = plan.classify ? await classifyRelease(host, log, d, reference, plan.classify) : null;
   // A re-run after an interrupted attempt rolls back to where that attempt started, not to the
   // half-changed state it left (which the backup below still keeps).
   const resumeFrom =
@@ -67,6 +69,7 @@ export async function deploy(
     toolVersion: opts.toolVersion,
     // Only the pull and the checks ran since the look above: nothing the backup records has changed.
     facts,
+    ...(migrations ? { migrations } : {}),
     ...(opts.onPending ? { onPending: opts.onPending } : {}),
   });
   if (pre.dryRun) throw new Error('unexpected dry run');
@@ -101,6 +104,7 @@ export async function deploy(
     failedState: null,
     verify: null,
     rollbackVerify: null,
+    migrations,
     parts: [],
     notes: [],
     failure: '',

@@ -1,6 +1,7 @@
 import { appOutputMarkdown, type AppOutputRef } from './app-output.js';
 import { checkTable } from './summary-markdown.js';
 import type { DeployResult } from '../deploy/result.js';
+import { migrationLine } from '../migrations/classify.js';
 import { partsAccount } from '../restore/outcome.js';
 import { setRef, type SetRef } from './set-ref.js';
 import { failureDetails } from './verify-summary.js';
@@ -18,6 +19,7 @@ export type DeployView = Pick<
   | 'rollbackVerify'
   | 'failure'
   | 'timings'
+  | 'migrations'
 > & {
   preDeploy: SetRef;
   failedState: SetRef | null;
@@ -50,6 +52,7 @@ export function deploySummary(
     `Strategy ${d.strategy}. Previous image \`${d.previousImage}\`; now running \`${d.deployedImage}\`. ` +
       `Pre-deploy backup \`${d.preDeploy.id}\` (\`${d.preDeploy.dir}\`).`,
     '',
+    ...migrationsMarkdown(d.migrations),
     ...(d.verify ? ['### Verification of the new version', '', ...checkTable(d.verify.checks), ''] : []),
     ...(d.ok
       ? []
@@ -82,4 +85,11 @@ export function deploySummary(
     `Timings: total ${secs(d.timings.totalMs)}, switch → decision ${secs(d.timings.detectMs)}, recovery ${secs(d.timings.recoveryMs)}. ${artifact}`,
     '',
   ].join('\n');
+}
+
+/** The release's migrations as classified before the switch, one line each. */
+function migrationsMarkdown(m: DeployView['migrations']): string[] {
+  if (!m) return [];
+  if (!m.pending.length) return ['No migrations to apply.', ''];
+  return [`### Migrations (${m.class})`, '', ...m.pending.map((x) => `- ${migrationLine(x)}`), ''];
 }

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DeployOptions } from '../../src/deploy/result.js';
+import { RefusedError } from '../../src/errors.js';
+import {
+  classifyMigrations,
+  classifyOperation,
+  refusedBy,
+  type MigrationClass,
+  type MigrationFacts,
+  type OperationFact,
+} from '../../src/migrations/classify.js';
+import { readMigrationFacts } from '../../src/migrations/read.js';
+import { deploy } from '../../src/operations/deploy.js';
+import { appContainer, type FakeHost, silentLog } from './fake-host.js';
+import { settingsFor, sqliteHost } from './host-fixture.js';
+
+const op = (o: string, reversible = true, extra: Partial<OperationFact> = {}): OperationFact => ({
+  op: o,
+  reversible,
+  ...extra,
+});
+
+test('each operation has its class; unknown and irreversible are never called safe', () => {
+  const table: [OperationFact, MigrationClass][] = [
+    [op('CreateModel'), 'compatible'],
+    [op('AddIndex'), 'compatible'],
+    [op('RemoveIndex'), 'compatible'],
+    [op('AlterModelOptions'), 'compatible'],
+    [op('AddField', true, { null: true, dbDefault: false }), 'compatible'],
+    [op('AddField', true, { null: false, dbDefault: true }), 'compatible'],
+    [op('AddField', true, { null: false, dbDefault: false }), 'breaks-old-writes'],
+    [op('AddConstraint'), 'breaks-old-writes'],
+    [op('AlterUniqueTogether'), 'breaks-old-writes'],
+    [op('RemoveField'), 'destructive'],
+    [op('DeleteModel'), 'destructive'],
+    [op('RenameField'), 'destructive'],
+    [op('RenameModel'), 'destructive'],
+    [op('AlterField', true, { null: true, dbDefault: false }), 'destructive'],
+    [op('RunPython'), 'destructive'],
+    [op('RunSQL'), 'destructive'],
+    [op('SomethingNew'), 'destructive'],
+    [op('RunPython', false), 'irreversible'],
+    [op('RunSQL', false), 'irreversible'],
+    [op('CreateModel', false), 'irreversible'],
+  ];
+  for (const [o, want] of table) assert.equal(classifyOperation(o), want, JSON.stringify(o));
+});
+
+const facts: MigrationFacts = {
+  vendor: 'sqlite',
+  applied: { records: ['0001_initial'] },
+  plan: [
+    { app: 'records', name: '0002_patient_ward', operations: [op('AddField', true, { null: true })] },
+    { app: 'records', name: '0003_remove_patient_notes', operations: [op('RemoveField')] },
+    { app: 'records', name: '0004_half', operations: [op('CreateModel'), op('RunPython', false)] },
+    { app: 'records', name: '0005_empty', operations: [] },
+  ],
+};
+
+test('a migration takes its worst operation, the release its worst migration; policies refuse by class', () => {
+  const r = classifyMigrations(facts);
+  assert.deepEqual(
+    r.pending.map((m) => m.class),
+    ['compatible', 'destructive', 'irreversible', 'none'],
+  );
+  assert.equal(r.class, 'irreversible');
+  assert.deepEqual(r.applied, { records: ['0001_initial'] });
+  assert.equal(classifyMigrations({ ...facts, plan: [] }).class, 'none');
+  assert.deepEqual(refusedBy('allow', r), []);
+  assert.deepEqual(
+    refusedBy('refuse-irreversible', r).map((m) => m.name),
+    ['0004_half'],
+  );
+  assert.deepEqual(
+    refusedBy('refuse-destructive', r).map((m) => m.name),
+    ['0003_remove_patient_notes', '0004_half'],
+  );
+});
+
+const line = (x: unknown) => `Creating network...\neqmd-migrations=${JSON.stringify(x)}\n`;
+
+test('the facts line is read like any data from the host: accept/reject table', () => {
+  assert.deepEqual(readMigrationFacts(line(facts)), { ok: true, facts });
+  const rejects: [string, RegExp][] = [
+    ['nothing printed\n', /printed no migration facts/],
+    ['eqmd-migrations={not json\n', /not JSON/],
+    [line({ ...facts, vendor: 'sqlite; rm -rf /' }), /malformed at vendor/],
+    [line({ ...facts, applied: { __proto__x: ['0001'] } }), /malformed at applied/],
+    [line({ ...facts, applied: JSON.parse('{"__proto__": ["0001_initial"]}') }), /a __proto__ key/],
+    [
+      line({ ...facts, plan: [{ app: 'records', name: '../../etc', operations: [] }] }),
+      /malformed at plan\.0\.name/,
+    ],
+    [
+      line({ ...facts, plan: [{ app: 'records', name: '0002', operations: [{ op: 'AddField' }] }] }),
+      /malformed/,
+    ],
+    [line({ ...facts, extra: 1 }), /malformed/],
+  ];
+  for (const [out, why] of rejects) {
+    const r = readMigrationFacts(out);
+    assert.equal(r.ok, false, out);
+    assert.match(r.ok ? '' : r.why, why, out);
+  }
+});
+
+let n = 0;
+const opts = (): DeployOptions => ({
+  newId: () => `20261124T1016${String(10 + n++).padStart(2, '0')}Z-abcdef`,
+  now: () => new Date('2026-11-24T10:16:00Z'),
+  toolVersion: '0.1.0',
+});
+function hostPrinting(out: string | null): FakeHost {
+  const host = sqliteHost();
+  host.docker.serviceContainers = async (_project, service) => (service === 'eqmd' ? [appContainer] : []);
+  host.on(
+    /manage\.py shell -c/,
+    out === null ? { code: 1, stderr: 'Traceback: secret app detail' } : { stdout: out },
+  );
+  return host;
+}
+const switched = (h: FakeHost) => h.ran(/mapfile -t lines/) || h.ran(/up -d --no-deps/);
+const backedUp = (h: FakeHost) => h.ran(/mkdir .*\.tmp-/);
+
+test('migration-policy refuses before the backup and the switch, naming the migrations', async () => {
+  const host = hostPrinting(line(facts));
+  await assert.rejects(
+    deploy(
+      host,
+      settingsFor('deploy', { version: 'v3', 'migration-policy': 'refuse-destructive' }),
+      silentLog(),
+      opts(),
+    ),
+    (e: unknown) =>
+      e instanceof RefusedError &&
+      /migration-policy refuse-destructive refuses registry\.local\/eqmd:v3: records\.0003_remove_patient_notes \(destructive: RemoveField\); records\.0004_half \(irreversible: CreateModel, RunPython\); nothing was changed/.test(
+        e.message,
+      ),
+  );
+  assert.ok(host.ran(/docker pull/), 'classified after the pull');
+  assert.equal(backedUp(host), false);
+  assert.equal(switched(host), false);
+});
+
+test('a release that cannot be classified: refused under a policy, deployed with a warning under allow; its output is not repeated', async () => {
+  const refused = hostPrinting(null);
+  await assert.rejects(
+    deploy(
+      refused,
+      settingsFor('deploy', { version: 'v3', 'migration-policy': 'refuse-irreversible' }),
+      silentLog(),
+      opts(),
+    ),
+    (e: unknown) =>
+      e instanceof RefusedError &&
+      /could not be classified \(its Django could not list them \(exit 1\)\)/.test(e.message) &&
+      !/secret app detail/.test(e.message),
+  );
+  assert.equal(switched(refused), false);
+  const allowed = hostPrinting(null);
+  const log = silentLog();
+  const r = await deploy(allowed, settingsFor('deploy', { version: 'v3' }), log, opts());
+  assert.ok(!r.dryRun && r.ok && r.migrations === null);
+  assert.ok(log.lines.some((l) => /^warning: the migrations of .* could not be classified/.test(l)));
+  assert.ok(!log.lines.some((l) => /secret app detail/.test(l)));
+});
+
+test('the pre-deploy manifest records the classification and each app’s applied state', async () => {
+  const host = hostPrinting(line({ ...facts, plan: facts.plan.slice(0, 1) }));
+  const r = await deploy(
+    host,
+    settingsFor('deploy', { version: 'v2', 'migration-policy': 'refuse-destructive' }),
+    silentLog(),
+    opts(),
+  );
+  assert.ok(!r.dryRun && r.ok);
+  assert.equal(r.migrations?.class, 'compatible');
+  assert.deepEqual(r.preDeploy.manifest.migrations, r.migrations);
+  const written = host.commands.find((c) => c.stdin?.includes('"migrations"'));
+  assert.ok(written, 'the manifest sent to the host carries it');
+  assert.deepEqual(JSON.parse(written.stdin!).migrations.applied, { records: ['0001_initial'] });
+});
+
+test('no database, no classification step', async () => {
+  const host = hostPrinting(line(facts));
+  await deploy(
+    host,
+    settingsFor('deploy', {
+      version: 'v3',
+      database: 'none',
+      volumes: 'none',
+      'migration-policy': 'refuse-destructive',
+    }),
+    silentLog(),
+    opts(),
+  );
+  assert.equal(host.ran(/manage\.py shell -c/), false);
+});

@@ -1,0 +1,46 @@
+/**
+ * Run by the new image's Django (`manage.py shell -c`) in a throwaway container: prints, on one line
+ * after a marker, the migrations it would apply with each operation's type, whether Django can reverse
+ * it and (field operations) whether the field is nullable or has a database default; and per app the
+ * last applied migration. It only reads: the loader reads django_migrations and creates nothing. The
+ * text is constant; its output is validated like any data from the host.
+ */
+export const MIGRATION_FACTS_PY = `import json
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.operations.fields import FieldOperation
+from django.db.migrations.operations.special import SeparateDatabaseAndState
+from django.db.models.fields import NOT_PROVIDED
+
+
+def describe(op):
+    if isinstance(op, SeparateDatabaseAndState):
+        return [d for o in op.database_operations for d in describe(o)]
+    d = {'op': type(op).__name__, 'reversible': bool(getattr(op, 'reversible', False))}
+    field = getattr(op, 'field', None) if isinstance(op, FieldOperation) else None
+    if field is not None:
+        d['null'] = bool(field.null)
+        d['dbDefault'] = getattr(field, 'db_default', NOT_PROVIDED) is not NOT_PROVIDED
+    return [d]
+
+
+connection = connections[DEFAULT_DB_ALIAS]
+executor = MigrationExecutor(connection)
+graph = executor.loader.graph
+applied = set(executor.loader.applied_migrations)
+leaves = {}
+for app, name in sorted(applied):
+    node = graph.node_map.get((app, name))
+    children = node.children if node else set()
+    if not any(c[0] == app and c in applied for c in children):
+        leaves.setdefault(app, []).append(name)
+plan = executor.migration_plan(graph.leaf_nodes())
+print('eqmd-migrations=' + json.dumps({
+    'vendor': connection.vendor,
+    'applied': leaves,
+    'plan': [
+        {'app': m.app_label, 'name': m.name, 'operations': [d for op in m.operations for d in describe(op)]}
+        for m, backwards in plan if not backwards
+    ],
+}, separators=(',', ':'), sort_keys=True))
+`;

@@ -1,0 +1,38 @@
+import type { Step } from '../backup/steps.js';
+import { composeLine, type ComposeTarget } from '../compose.js';
+import { bashScript, quote } from '../shell.js';
+import { MIGRATION_FACTS_PY } from './script.js';
+
+/**
+ * Asks the new image's Django what it would migrate, in a throwaway container with the service's own
+ * configuration and volumes (compose run, no port, no dependencies started), before anything changes.
+ * The Python text is one argument of `manage.py shell -c`: constant text, quoted in the one place.
+ */
+export function migrationFactsStep(
+  t: ComposeTarget,
+  variable: string,
+  reference: string,
+  service: string,
+): Step {
+  return {
+    title: `Classify the migrations ${reference} would apply`,
+    command: bashScript([
+      `export ${variable}=${quote(reference)}`,
+      // python3: official python images and Debian-based ones both have it (not always `python`).
+      composeLine(
+        t,
+        'run',
+        '--rm',
+        '--no-deps',
+        '-T',
+        '--entrypoint',
+        'python3',
+        service,
+        'manage.py',
+        'shell',
+        '-c',
+        MIGRATION_FACTS_PY,
+      ),
+    ]),
+  };
+}

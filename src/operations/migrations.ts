@@ -1,0 +1,62 @@
+import type { Step } from '../backup/steps.js';
+import { RefusedError, RemoteCommandError } from '../errors.js';
+import type { Log } from '../log.js';
+import {
+  classifyMigrations,
+  migrationLine,
+  refusedBy,
+  type MigrationReport,
+} from '../migrations/classify.js';
+import { readMigrationFacts } from '../migrations/read.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { DeploySettings } from '../settings.js';
+import { runStep } from './run-step.js';
+
+/**
+ * Runs the classification step and applies the migration policy, before anything changes. A release
+ * that cannot be classified (no Django, a settings error) goes on under `allow`, with a warning, and
+ * is refused under any other policy: a policy that cannot be checked is not met.
+ */
+export async function classifyRelease(
+  host: RemoteHost,
+  log: Log,
+  d: Pick<DeploySettings, 'migrationPolicy'>,
+  reference: string,
+  step: Step,
+): Promise<MigrationReport | null> {
+  let why = '';
+  let report: MigrationReport | null = null;
+  try {
+    const out = (await log.group(step.title, () => runStep(host, step, log))).toString();
+    const read = readMigrationFacts(out);
+    if (read.ok) report = classifyMigrations(read.facts);
+    else why = read.why;
+  } catch (err) {
+    // The new image's own error output is app output: it stays out of the refusal and the warning.
+    why =
+      err instanceof RemoteCommandError
+        ? `its Django could not list them (exit ${err.code ?? err.signal ?? 'unknown'})`
+        : (err as Error).message;
+  }
+  if (!report) {
+    if (d.migrationPolicy !== 'allow')
+      throw new RefusedError(
+        `migration-policy ${d.migrationPolicy}: the migrations of ${reference} could not be classified (${why}); nothing was changed`,
+      );
+    log.warning(
+      `the migrations of ${reference} could not be classified (${why}); deploying (migration-policy allow)`,
+    );
+    return null;
+  }
+  log.info(
+    report.pending.length
+      ? `migrations ${reference} would apply: ${report.pending.map(migrationLine).join('; ')} → ${report.class}`
+      : `${reference} has no migrations to apply`,
+  );
+  const refused = refusedBy(d.migrationPolicy, report);
+  if (refused.length)
+    throw new RefusedError(
+      `migration-policy ${d.migrationPolicy} refuses ${reference}: ${refused.map(migrationLine).join('; ')}; nothing was changed`,
+    );
+  return report;
+}
