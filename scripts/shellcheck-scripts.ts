@@ -26,7 +26,7 @@ import type { ComposeTarget } from '../src/compose.js';
 import * as deploy from '../src/deploy/commands.js';
 import { parseSettings } from '../src/inputs/parse.js';
 import * as lock from '../src/lock/commands.js';
-import { migrationFactsStep } from '../src/migrations/step.js';
+import { migrateBackStep, migrationFactsStep } from '../src/migrations/step.js';
 import { probeScript } from '../src/probe.js';
 import { staticFilesCommand } from '../src/verify/commands.js';
 import { checkSetsStep, verifySetStep } from '../src/restore/checksums.js';
@@ -117,6 +117,7 @@ const steps: Step[] = [
     deploy.preDeployStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'python manage.py check'),
     deploy.upStep(t(f), 'eqmd'),
     migrationFactsStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd'),
+    migrateBackStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v8', 'eqmd', ['records:0001_initial', 'audit:zero']),
     deploy.stopStep(t(f), 'eqmd'),
     deploy.candidateStartStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'cand', 8779, '8000/tcp'),
   ]),

@@ -35,7 +35,7 @@ const pgExec = (sql: string) => pgQuery(b, sql).trim();
 const sqliteRows = (file: string) => sh(`sqlite3 ${file} 'SELECT name FROM records_patient ORDER BY id'`);
 
 describe('rollback', () => {
-  test('emergency: back to the image and env before the last change; later writes kept in the pre-restore snapshot', async () => {
+  test('emergency after a compatible release: image and env back, the records written since stay live', async () => {
     resetInstance('a');
     const envBefore = env(a);
     const d = await run(a, { command: 'deploy', version: 'v2' });
@@ -58,6 +58,68 @@ describe('rollback', () => {
     );
     assert.match(r.summary, /emergency rollback to .*scope app/);
     assert.match(r.summary, /to undo this rollback/);
+    // v2 only added a nullable column (classified compatible before it was deployed): v1 reads and
+    // writes that schema, so nothing written since is thrown away.
+    assert.match(
+      r.summary,
+      /database not restored: the schema moved only by the compatible migrations .*records\.0002_patient_ward/,
+    );
+    assert.match(
+      sqliteRows(`/var/lib/docker/volumes/${a.composeProject}_database/_data/db.sqlite3`),
+      /written-after-the-deploy/,
+    );
+    await addRecord(a, 'written-by-v1-after-the-rollback');
+    assert.match(
+      sqliteRows(`/var/lib/docker/volumes/${a.composeProject}_database/_data/db.sqlite3`),
+      /written-by-v1-after-the-rollback/,
+    );
+  });
+
+  test('a release that breaks the old code’s writes (v8) is migrated back, not restored: every record kept, v1 writes again', async () => {
+    resetInstance('a');
+    const live = `/var/lib/docker/volumes/${a.composeProject}_database/_data/db.sqlite3`;
+    const columns = () => sh(`sqlite3 ${live} 'PRAGMA table_info(records_patient)'`);
+    // A failed deploy's automatic rollback: v8 is healthy, a smoke test fails on it (and only on it).
+    const smoke = { 'smoke-commands': '[ "$APP_VERSION" != v8 ]' };
+    const failed = await run(a, { command: 'deploy', version: 'v8', ...smoke });
+    assert.equal(failed.outputs.result, 'rolled-back', failed.stdout.slice(-3000));
+    assert.equal(failed.outputs.health, 'healthy');
+    assert.match(failed.summary, /### Migrations \(breaks-old-writes\)/);
+    assert.match(
+      failed.summary,
+      /schema migrated back to records:0001_initial with 127\.0\.0\.1:5000\/eqmd:v8: every record kept/,
+    );
+    assert.doesNotMatch(columns(), /priority/, 'the column v8 added is gone');
+    // Later: v8 deployed and written to, then an emergency rollback.
+    const d = await run(a, { command: 'deploy', version: 'v8' });
+    assert.equal(d.code, 0, d.stdout.slice(-3000));
+    await addRecord(a, 'written-by-v8');
+    const r = await run(a, { command: 'rollback' });
+    assert.equal(r.code, 0, r.stdout.slice(-3000));
+    assert.equal(await version(a), 'v1');
+    assert.match(r.summary, /schema migrated back to records:0001_initial with .*every record kept/);
+    assert.match(sqliteRows(live), /written-by-v8/, 'the record written by v8 is live');
+    assert.doesNotMatch(columns(), /priority/);
+    await addRecord(a, 'written-by-v1-after-the-rollback');
+    assert.match(sqliteRows(live), /written-by-v1-after-the-rollback/, 'v1 writes again');
+  });
+
+  test('PostgreSQL over compose v1: v8 written to, then an emergency rollback migrates it back, every record kept', async () => {
+    resetInstance('b');
+    const d = await run(b, { command: 'deploy', version: 'v8' });
+    assert.equal(d.code, 0, d.stdout.slice(-3000));
+    await addRecord(b, 'written-by-v8');
+    const r = await run(b, { command: 'rollback' });
+    assert.equal(r.code, 0, r.stdout.slice(-3000));
+    assert.equal(await version(b), 'v1');
+    assert.match(r.summary, /schema migrated back to records:0001_initial with .*every record kept/);
+    assert.match(pgExec('SELECT name FROM records_patient ORDER BY id'), /written-by-v8/);
+    assert.equal(
+      pgExec("SELECT count(*) FROM information_schema.columns WHERE column_name = 'priority'"),
+      '0',
+    );
+    await addRecord(b, 'written-by-v1-after-the-rollback');
+    assert.match(pgExec('SELECT name FROM records_patient ORDER BY id'), /written-by-v1-after-the-rollback/);
   });
 
   test('a named version is pulled, backed up first, switched and verified', async () => {

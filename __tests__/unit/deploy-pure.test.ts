@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { registryOf, repositoryOf, restoreEnvStep, setImageVariableStep } from '../../src/deploy/commands.js';
 import { compareCounts, decideDatabaseRestore, restoredImage } from '../../src/deploy/decide.js';
 import type { DatabaseRecord, Manifest } from '../../src/manifest.js';
+import type { MigrationClass, MigrationReport } from '../../src/migrations/classify.js';
 import { COUNT_ROWS_SQL, countableTables } from '../../src/restore/postgres.js';
 import { judge, nextProbeDelay, type Observation } from '../../src/verify/judge.js';
 
@@ -140,14 +141,82 @@ const db = (schema: string): DatabaseRecord => ({
 
 test('database restore decision: auto follows the schema; never without a snapshot', () => {
   const snap = (schema: string) => ({ ok: true as const, database: db(schema), id: 'x' });
-  assert.equal(decideDatabaseRestore('auto', db('a'), snap('a')).restore, false);
-  assert.equal(decideDatabaseRestore('auto', db('a'), snap('b')).restore, true);
-  assert.equal(decideDatabaseRestore('always', db('a'), snap('a')).restore, true);
-  assert.equal(decideDatabaseRestore('never', db('a'), snap('b')).restore, false);
+  assert.equal(decideDatabaseRestore('auto', db('a'), snap('a')).action, 'keep');
+  assert.equal(decideDatabaseRestore('auto', db('a'), snap('b')).action, 'restore');
+  assert.equal(decideDatabaseRestore('always', db('a'), snap('a')).action, 'restore');
+  assert.equal(decideDatabaseRestore('never', db('a'), snap('b')).action, 'keep');
   const noSnap = decideDatabaseRestore('always', db('a'), { ok: false, why: 'disk full' });
-  assert.equal(noSnap.restore, false);
+  assert.equal(noSnap.action, 'keep');
   assert.match(noSnap.why, /could not be snapshotted \(disk full\)/);
-  assert.equal(decideDatabaseRestore('always', { kind: 'none' }, snap('a')).restore, false);
+  assert.equal(decideDatabaseRestore('always', { kind: 'none' }, snap('a')).action, 'keep');
+});
+
+test('database restore decision: auto keeps the database when only the release’s compatible migrations moved it', () => {
+  const at = (schema: string, applied: number, key = 'django_migrations') => ({
+    ...db(schema),
+    tables: { [key]: applied, records_patient: 50 },
+  });
+  const snap = (schema: string, applied: number, key?: string) => ({
+    ok: true as const,
+    database: at(schema, applied, key),
+    id: 'x',
+  });
+  const report = (cls: MigrationClass, n = 1): MigrationReport => ({
+    class: cls,
+    applied: { records: ['0001_initial'] },
+    pending: Array.from({ length: n }, (_, i) => ({
+      app: 'records',
+      name: `000${i + 2}_step`,
+      class: cls,
+      operations: [{ op: 'AddField', class: cls }],
+    })),
+  });
+  const kept = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('compatible'));
+  assert.equal(kept.action, 'keep');
+  assert.match(
+    kept.why,
+    /only by the compatible migrations .*records\.0002_step.*every record written since/,
+  );
+  // PostgreSQL names the table with its schema.
+  const pg = at('a', 1, 'public.django_migrations');
+  assert.equal(
+    decideDatabaseRestore('auto', pg, snap('b', 2, 'public.django_migrations'), report('compatible')).action,
+    'keep',
+  );
+  // Migrations the old code cannot write with are migrated back, when the plan could make that step.
+  const back = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('breaks-old-writes'), true);
+  assert.equal(back.action, 'migrate-back');
+  assert.match(back.why, /cannot write with, all reversible \(records\.0002_step .*every record kept/);
+  assert.equal(
+    decideDatabaseRestore('auto', at('a', 1), snap('b', 3), report('breaks-old-writes'), true).action,
+    'restore',
+    'not with a later release on top',
+  );
+  assert.equal(
+    decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('destructive'), true).action,
+    'restore',
+    'never for destructive ones',
+  );
+  const restores: [string, Parameters<typeof decideDatabaseRestore>][] = [
+    ['no record of the migrations', ['auto', at('a', 1), snap('b', 2), undefined]],
+    [
+      'a class the old code cannot write with, no migrate-back step',
+      ['auto', at('a', 1), snap('b', 2), report('breaks-old-writes'), false],
+    ],
+    ['destructive', ['auto', at('a', 1), snap('b', 2), report('destructive')]],
+    ['nothing was pending, yet the schema moved', ['auto', at('a', 1), snap('b', 1), report('none', 0)]],
+    [
+      'more migrations than the release’s (a later release on top)',
+      ['auto', at('a', 1), snap('b', 3), report('compatible')],
+    ],
+    ['fewer (half applied)', ['auto', at('a', 1), snap('b', 2), report('compatible', 2)]],
+    [
+      'no django_migrations count',
+      ['auto', db('a'), { ok: true, database: db('b'), id: 'x' }, report('compatible')],
+    ],
+    ['always', ['always', at('a', 1), snap('b', 2), report('compatible')]],
+  ];
+  for (const [why, args] of restores) assert.equal(decideDatabaseRestore(...args).action, 'restore', why);
 });
 
 test('row-count comparison and the count query quote identifiers and skip odd names', () => {

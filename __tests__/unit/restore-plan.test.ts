@@ -5,8 +5,10 @@ import { restoreEnvStep, retagStep, setImageVariableStep, upStep } from '../../s
 import type { Manifest } from '../../src/manifest.js';
 import { verifySetStep } from '../../src/restore/checksums.js';
 import { failedParts, partsAccount, putBackData, type PartOutcome } from '../../src/restore/outcome.js';
-import { formatRestorePlan, planRestore, type RestoreParts } from '../../src/restore/plan.js';
+import { planRestore, type RestoreParts } from '../../src/restore/plan.js';
+import { formatRestorePlan } from '../../src/restore/plan-text.js';
 import { volumeRestoreStep } from '../../src/restore/volume.js';
+import { migrateBackStep, migrationFactsStep } from '../../src/migrations/step.js';
 import { validManifest } from './manifest-fixture.js';
 
 const app = { projectDir: '/srv/eqmd-a', envFile: '.env', imageVariable: 'EQMD_IMAGE', service: 'eqmd' };
@@ -19,6 +21,7 @@ const compose: ComposeTarget = {
 };
 const m = validManifest({ created: '2026-11-20T08:00:00.000Z', suffix: 'cccccc' });
 const dir = `/srv/eqmd-a/backups/${m.id}`;
+const APP: RestoreParts = { app: true, database: 'per-setting', volumes: [] };
 const plan = (parts: RestoreParts, over: Partial<Manifest> = {}, restoreDatabase = 'auto' as const) =>
   planRestore({
     app,
@@ -29,6 +32,7 @@ const plan = (parts: RestoreParts, over: Partial<Manifest> = {}, restoreDatabase
     snapshotId: '20261124T120000Z-dddddd',
     snapshotReason: 'pre-restore',
     currentImage: 'registry.local/eqmd:v3',
+    fromImage: 'registry.local/eqmd:v3',
   });
 
 test('restore plan, scope app: the exact steps in order, the database left to the auto rule', () => {
@@ -185,4 +189,45 @@ test('whether data was put back and whether a rollback is incomplete are read fr
     failedParts(outcomes.map(([p]) => p)).map((p) => p.status),
     ['failed', 'failed'],
   );
+});
+
+const breaking: Manifest['migrations'] = {
+  class: 'breaks-old-writes',
+  applied: { records: ['0001_initial'] },
+  pending: [
+    {
+      app: 'records',
+      name: '0002_patient_priority',
+      class: 'breaks-old-writes',
+      operations: [{ op: 'AddField', class: 'breaks-old-writes' }],
+    },
+  ],
+};
+
+test('restore plan: a set whose next release only broke the old writes carries the migrate-back step', () => {
+  const p = plan({ app: true, database: 'per-setting', volumes: [] }, { migrations: breaking });
+  assert.deepEqual(p.migrateBack?.targets, ['records:0001_initial']);
+  assert.deepEqual(p.migrateBack?.expected, { records: ['0001_initial'] });
+  assert.deepEqual(
+    p.migrateBack?.step,
+    migrateBackStep(compose, 'EQMD_IMAGE', 'registry.local/eqmd:v3', 'eqmd', ['records:0001_initial']),
+  );
+  assert.deepEqual(
+    p.migrateBack?.check,
+    migrationFactsStep(compose, 'EQMD_IMAGE', 'registry.local/eqmd:v3', 'eqmd'),
+  );
+  // An app with nothing applied goes back to zero.
+  const fresh = plan(
+    { app: true, database: 'per-setting', volumes: [] },
+    { migrations: { ...breaking, applied: {} } },
+  );
+  assert.deepEqual(fresh.migrateBack?.targets, ['records:zero']);
+  const none: [string, Partial<Manifest>, RestoreParts][] = [
+    ['compatible: kept, nothing to undo', { migrations: { ...breaking, class: 'compatible' } }, APP],
+    ['destructive: restored', { migrations: { ...breaking, class: 'destructive' } }, APP],
+    ['no record', {}, APP],
+    ['two applied leaves', { migrations: { ...breaking, applied: { records: ['0001_a', '0001_b'] } } }, APP],
+    ['database not in scope', { migrations: breaking }, { app: false, database: 'no', volumes: [] }],
+  ];
+  for (const [why, over, parts] of none) assert.equal(plan(parts, over).migrateBack, null, why);
 });

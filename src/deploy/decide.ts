@@ -1,31 +1,76 @@
 import type { DatabaseRecord, Manifest } from '../manifest.js';
+import { migrationLine, type MigrationReport } from '../migrations/classify.js';
 import type { DeploySettings } from '../settings.js';
 
 export type SnapshotResult = { ok: true; database: DatabaseRecord; id: string } | { ok: false; why: string };
 
+const migrationsTable = (tables: Record<string, number>): number | undefined =>
+  tables[
+    Object.keys(tables).find((t) => t === 'django_migrations' || t.endsWith('.django_migrations')) ?? ''
+  ];
+
 /**
- * Whether a rollback restores the database. Never without a verified snapshot of what the restore
- * would overwrite: data written by the failed version is otherwise lost for good.
+ * Whether exactly the release's own migrations moved the schema since the set: django_migrations grew
+ * by that count (a later release's migrations on top, or a half-applied one, fail it).
+ */
+function onlyTheRelease(before: DatabaseRecord, now: DatabaseRecord, migrations: MigrationReport): boolean {
+  if (before.kind === 'none' || now.kind === 'none' || !migrations.pending.length) return false;
+  const was = migrationsTable(before.tables);
+  return was !== undefined && migrationsTable(now.tables) === was + migrations.pending.length;
+}
+
+export interface DatabaseDecision {
+  /**
+   * keep: leave the live database (every record written since stays). migrate-back: undo the
+   * release's migrations with its own image, rows kept. restore: put the set's database back.
+   */
+  action: 'keep' | 'migrate-back' | 'restore';
+  why: string;
+}
+
+/**
+ * What a rollback does with the database. Never anything without a verified snapshot of what it would
+ * overwrite: data written by the failed version is otherwise lost for good. Under auto, by plan: the
+ * schema unchanged, or moved only by the release's compatible migrations (the previous code reads and
+ * writes that schema): keep. Moved only by migrations the old code cannot write with, all reversible:
+ * migrate back (when the plan could make that step). Anything else: restore.
  */
 export function decideDatabaseRestore(
   mode: DeploySettings['restoreDatabase'],
   before: DatabaseRecord,
   snapshot: SnapshotResult,
-): { restore: boolean; why: string } {
-  if (before.kind === 'none') return { restore: false, why: 'the pre-deploy backup has no database' };
-  if (mode === 'never') return { restore: false, why: 'restore-database: never' };
-  if (!snapshot.ok) {
-    return {
-      restore: false,
-      why: `the failed state could not be snapshotted (${snapshot.why}), so the database is left as it is`,
-    };
-  }
-  if (mode === 'always') return { restore: true, why: 'restore-database: always' };
+  /** The set's record of the release deployed after it (a pre-deploy set's): what moved the schema. */
+  migrations?: MigrationReport,
+  canMigrateBack = false,
+): DatabaseDecision {
+  const keep = (why: string): DatabaseDecision => ({ action: 'keep', why });
+  if (before.kind === 'none') return keep('the pre-deploy backup has no database');
+  if (mode === 'never') return keep('restore-database: never');
+  if (!snapshot.ok)
+    return keep(
+      `the failed state could not be snapshotted (${snapshot.why}), so the database is left as it is`,
+    );
+  if (mode === 'always') return { action: 'restore', why: 'restore-database: always' };
   const now = snapshot.database.kind === 'none' ? '' : snapshot.database.schemaFingerprint;
   if (now && now === before.schemaFingerprint)
-    return { restore: false, why: 'the schema is unchanged since the pre-deploy backup' };
+    return keep('the schema is unchanged since the pre-deploy backup');
+  const list = migrations?.pending.map(migrationLine).join('; ') ?? '';
+  if (migrations && onlyTheRelease(before, snapshot.database, migrations)) {
+    if (migrations.class === 'compatible')
+      return keep(
+        `the schema moved only by the compatible migrations of the release rolled back from (${list}): ` +
+          'the previous version reads and writes it, so the database is kept, with every record written since',
+      );
+    if (migrations.class === 'breaks-old-writes' && canMigrateBack)
+      return {
+        action: 'migrate-back',
+        why:
+          'the schema moved only by migrations of the release rolled back from that the previous version cannot ' +
+          `write with, all reversible (${list}): they are migrated back, every record kept`,
+      };
+  }
   return {
-    restore: true,
+    action: 'restore',
     why: `the schema changed since the pre-deploy backup (${before.schemaFingerprint.slice(0, 12)} → ${now.slice(0, 12) || 'unknown'})`,
   };
 }

@@ -108,6 +108,8 @@ export function recoveryPlan(
   point: SetOnHost,
   reason: ManifestReason,
   snapshotId: string,
+  /** The release that failed: its image can undo its migrations. */
+  release: string,
 ): RestorePlan {
   return planRestore({
     app: settings.app,
@@ -118,5 +120,6 @@ export function recoveryPlan(
     snapshotId,
     snapshotReason: reason,
     currentImage: facts.probe.imageVariable,
+    fromImage: release,
   });
 }

@@ -44,3 +44,17 @@ print('eqmd-migrations=' + json.dumps({
     ],
 }, separators=(',', ':'), sort_keys=True))
 `;
+
+/**
+ * Run by the image of the release rolled back from (it has the migration files): migrates each app
+ * named in EQMD_MIGRATE_BACK_TO (`app:migration` words, validated names; `zero` for none) back, then
+ * prints a marker. Constant text; the targets are data in the environment, never in the code.
+ */
+export const MIGRATE_BACK_PY = `import os
+from django.core.management import call_command
+
+for target in os.environ['EQMD_MIGRATE_BACK_TO'].split():
+    app, name = target.split(':', 1)
+    call_command('migrate', app, name, interactive=False, verbosity=1)
+print('eqmd-migrated-back=ok')
+`;

@@ -45,11 +45,23 @@ export async function afterFailedCandidate(
       volumes: [],
     });
     if (snapshot.set) result.failedState = snapshot.set;
-    const decision = decideDatabaseRestore(d.restoreDatabase, x.point.manifest.database, snapshot.result);
+    const decision = decideDatabaseRestore(
+      d.restoreDatabase,
+      x.point.manifest.database,
+      snapshot.result,
+      x.point.manifest.migrations,
+    );
     log.info(`database after the failed candidate: ${decision.why}`);
-    if (decision.restore) {
+    if (decision.action !== 'keep') {
       const recoveryStart = clock();
-      const recovery = recoveryPlan(settings, x.facts, x.point, 'failed-candidate', opts.newId());
+      const recovery = recoveryPlan(
+        settings,
+        x.facts,
+        x.point,
+        'failed-candidate',
+        opts.newId(),
+        plan.reference,
+      );
       const rb = await rollbackToSet(host, settings, log, x.facts.project, recovery, opts);
       result.failedState = rb.failedState ?? result.failedState;
       // The env file and the image were put back to what production already ran: only data moved.

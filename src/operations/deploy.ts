@@ -163,7 +163,7 @@ export async function deploy(
   }
 
   const recoveryStart = clock();
-  const recovery = recoveryPlan(settings, facts, point, 'failed-deploy', opts.newId());
+  const recovery = recoveryPlan(settings, facts, point, 'failed-deploy', opts.newId(), reference);
   const rb = await log.group('Automatic rollback', () =>
     rollbackToSet(host, settings, log, facts.project, recovery, opts),
   );

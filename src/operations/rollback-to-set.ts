@@ -1,11 +1,11 @@
-import { decideDatabaseRestore } from '../deploy/decide.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { PartOutcome } from '../restore/outcome.js';
 import type { RestorePlan, SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
-import { restoreDatabase, whyRestoreCannotRun } from './restore.js';
+import { rollBackDatabase } from './rollback-database.js';
+import { whyRestoreCannotRun } from './restore.js';
 import { runStep } from './run-step.js';
 import { ensureSetImage } from './set-image.js';
 import { currentContainer } from './service.js';
@@ -128,23 +128,16 @@ export async function rollbackToSet(
   }
 
   if (plan.database) {
-    const decision = decideDatabaseRestore(plan.database.mode, m.database, snapshot);
-    log.info(`database: ${decision.restore ? 'restoring' : 'not restoring'}: ${decision.why}`);
-    if (decision.restore && stopped) {
-      try {
-        const r = await restoreDatabase(host, settings, log, plan.target, stopped.id, plan.snapshotId);
-        const aside =
-          r.aside && !r.detail.includes(r.aside) ? `; the replaced data is kept as ${r.aside}` : '';
-        parts.push({ part: 'database', status: 'restored', account: r.detail + aside });
-      } catch (err) {
-        const why = (err as Error).message.split('\n')[0] ?? '';
-        parts.push({ part: 'database', status: 'failed', name: m.database.kind, why });
-        log.warning(`database restore failed: ${(err as Error).message}`);
-      }
-    } else {
-      const why = decision.restore ? 'the service has no container' : decision.why;
-      parts.push({ part: 'database', status: 'skipped', name: m.database.kind, why });
-    }
+    const db = await rollBackDatabase(
+      host,
+      settings,
+      log,
+      { ...plan, database: plan.database },
+      snapshot,
+      stopped?.id ?? null,
+    );
+    parts.push(...db.parts);
+    notes.push(...db.notes);
   }
 
   for (const v of plan.volumes) {

@@ -1,7 +1,8 @@
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import { failedParts, partNotes, type PartOutcome } from '../restore/outcome.js';
-import { formatRestorePlan, planRestore, type RestorePlan, type SetOnHost } from '../restore/plan.js';
+import { planRestore, type RestorePlan, type SetOnHost } from '../restore/plan.js';
+import { formatRestorePlan } from '../restore/plan-text.js';
 import { partsFor } from '../restore/scope.js';
 import type { Settings } from '../settings.js';
 import { keepAppOutput } from './app-output.js';
@@ -77,6 +78,8 @@ export async function rollback(
     snapshotId: opts.newId(),
     snapshotReason: 'pre-restore',
     currentImage: facts.probe.imageVariable,
+    // What runs now is the release rolled back from: its image can undo its own migrations.
+    fromImage: facts.probe.imageVariable,
   });
   const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${plan.image}), scope ${scope}`;
   if (settings.output.dryRun) {

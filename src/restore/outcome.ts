@@ -10,6 +10,8 @@ export type PartOutcome =
   /** `account`: the restore's own account (engine, file, tables verified, where the replaced data is). */
   | { part: 'database'; status: 'restored'; account: string }
   | { part: 'volume'; status: 'restored'; name: string; from: string; entries: number }
+  /** The release's migrations undone with its own image: the rows stay (no data put back). */
+  | { part: 'schema'; status: 'restored'; to: string[]; by: string }
   /** skipped: decided not to (with why); failed: wanted and not done (with why): the rollback is incomplete. */
   | { part: 'database' | 'volume'; status: 'skipped' | 'failed'; name: string; why: string };
 
@@ -37,6 +39,10 @@ export function restoredLines(parts: readonly PartOutcome[]): string[] {
         return [p.account];
       case 'volume':
         return [`volume ${p.name} from ${p.from} (${p.entries} entries)`];
+      case 'schema':
+        return [
+          `schema migrated back to ${p.to.join(', ')} with ${p.by}: every record kept (values in columns the previous version never had are in the pre-restore snapshot)`,
+        ];
     }
   });
 }

@@ -6,7 +6,7 @@ import type { Manifest, ManifestFile, ManifestReason } from '../manifest.js';
 import type { AppSettings, DeploySettings } from '../settings.js';
 import { verifySetStep } from './checksums.js';
 import { volumeRestoreStep } from './volume.js';
-import { formatPlan } from '../operations/run-step.js';
+import { migrateBackStep, migrationFactsStep } from '../migrations/step.js';
 
 export interface SetOnHost {
   manifest: Manifest;
@@ -43,11 +43,28 @@ export interface RestorePlan {
   pointEnv: { step: Step; why: string } | null;
   /** null: the database is not part of this restore. */
   database: { mode: DeploySettings['restoreDatabase'] } | null;
+  /**
+   * When the set records that the release after it only made changes the old code cannot write with
+   * (all reversible): migrating them back with that release's image, and the check that Django's
+   * state is the set's again. Run only if the decision at the moment says so.
+   */
+  migrateBack: MigrateBackPlan | null;
   volumes: { name: string; entries: number; step: Step }[];
   retag: Step | null;
   up: Step;
   /** What the env file names when the plan has run. */
   image: string;
+}
+
+export interface MigrateBackPlan {
+  /** `app:migration` (or `app:zero`), per app the release migrated. */
+  targets: string[];
+  /** The release rolled back from, whose image holds the migrations to undo. */
+  image: string;
+  step: Step;
+  check: Step;
+  /** Per app, what Django must report applied afterwards: the set's state. */
+  expected: Record<string, string[]>;
 }
 
 /** The files of a set that a restore of these parts reads: all are checksummed before anything changes. */
@@ -71,6 +88,8 @@ export function planRestore(x: {
   snapshotReason: ManifestReason;
   /** What the env file names now: still so at the end when the app is not put back. */
   currentImage: string;
+  /** The release rolled back from (its image can undo its migrations); '' when unknown. */
+  fromImage: string;
 }): RestorePlan {
   const { app, target, parts } = x;
   const m = target.manifest;
@@ -90,6 +109,8 @@ export function planRestore(x: {
         : null,
     database:
       parts.database === 'no' ? null : { mode: parts.database === 'always' ? 'always' : x.restoreDatabase },
+    migrateBack:
+      parts.database === 'no' ? null : planMigrateBack(x.compose, app.service, variable, m, x.fromImage),
     volumes: parts.volumes.flatMap((name) => {
       const v = m.volumes.find((y) => y.name === name);
       if (!v) return [];
@@ -109,39 +130,27 @@ export function planRestore(x: {
   };
 }
 
-/**
- * The plan as the dry run prints it: the exact commands in order, the snapshot's own backup steps
- * (`snapshotSteps`, planned from the same look at the host) and the database as its condition.
- */
-export function formatRestorePlan(
-  plan: RestorePlan,
-  x: { service: string; stopping: string; snapshotSteps: string; verify: string },
-): string {
-  const m = plan.target.manifest;
-  const mode = plan.database?.mode;
-  const database =
-    !plan.database || m.database.kind === 'none'
-      ? 'database: not restored (not in this scope)'
-      : `database: ${m.database.kind} restored from ${m.id} (into a verified copy, the replaced data kept aside) ` +
-        (mode === 'always'
-          ? 'always (this scope)'
-          : mode === 'never'
-            ? '— never (restore-database: never)'
-            : "only if the live schema fingerprint no longer matches the set's (restore-database: auto)");
-  return [
-    formatPlan([plan.check]),
-    `then stop ${x.service} (${x.stopping}) and snapshot what will be overwritten as set ${plan.snapshotId}:`,
-    x.snapshotSteps,
-    'then put back:',
-    formatPlan([
-      ...(plan.env ? [plan.env] : []),
-      ...(plan.pointEnv ? [plan.pointEnv.step] : []),
-      ...plan.volumes.map((v) => v.step),
-    ]),
-    database,
-    formatPlan([...(plan.retag ? [plan.retag] : []), plan.up]),
-    `then ${x.verify}.`,
-  ].join('\n');
+/** Pure: the migrate-back step for a set whose next release only broke the old code's writes, or null. */
+function planMigrateBack(
+  compose: ComposeTarget,
+  service: string,
+  variable: string,
+  m: Manifest,
+  fromImage: string,
+): MigrateBackPlan | null {
+  const mig = m.migrations;
+  if (!mig || mig.class !== 'breaks-old-writes' || !fromImage) return null;
+  const apps = [...new Set(mig.pending.map((p) => p.app))];
+  // An app with two applied leaves (an unmerged branch) has no single state to go back to.
+  if (apps.some((a) => (mig.applied[a] ?? []).length > 1)) return null;
+  const targets = apps.map((a) => `${a}:${mig.applied[a]?.[0] ?? 'zero'}`);
+  return {
+    targets,
+    image: fromImage,
+    step: migrateBackStep(compose, variable, fromImage, service, targets),
+    check: migrationFactsStep(compose, variable, fromImage, service),
+    expected: Object.fromEntries(apps.map((a) => [a, mig.applied[a] ?? []])),
+  };
 }
 
 /**

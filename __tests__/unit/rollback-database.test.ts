@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ComposeTarget } from '../../src/compose.js';
+import type { SnapshotResult } from '../../src/deploy/decide.js';
+import type { Manifest } from '../../src/manifest.js';
+import { rollBackDatabase } from '../../src/operations/rollback-database.js';
+import { planRestore } from '../../src/restore/plan.js';
+import { FakeHost, silentLog } from './fake-host.js';
+import { settingsFor } from './host-fixture.js';
+import { validManifest } from './manifest-fixture.js';
+
+const compose: ComposeTarget = {
+  flavor: 'v2',
+  projectDir: '/srv/eqmd-a',
+  composeFile: 'docker-compose.yml',
+  project: 'eqmd-a',
+  envFile: '.env',
+};
+const base = validManifest({ created: '2026-11-20T08:00:00.000Z', suffix: 'cccccc' });
+const set = (cls: 'breaks-old-writes' | 'compatible'): Manifest => ({
+  ...base,
+  database:
+    base.database.kind === 'none'
+      ? base.database
+      : { ...base.database, tables: { django_migrations: 1, records_patient: 50 } },
+  migrations: {
+    class: cls,
+    applied: { records: ['0001_initial'] },
+    pending: [
+      {
+        app: 'records',
+        name: '0002_patient_priority',
+        class: cls,
+        operations: [{ op: 'AddField', class: cls }],
+      },
+    ],
+  },
+});
+const planFor = (m: Manifest) => {
+  const p = planRestore({
+    app: { projectDir: '/srv/eqmd-a', envFile: '.env', imageVariable: 'EQMD_IMAGE', service: 'eqmd' },
+    restoreDatabase: 'auto',
+    compose,
+    target: { manifest: m, dir: `/srv/eqmd-a/backups/${m.id}` },
+    parts: { app: true, database: 'per-setting', volumes: [] },
+    snapshotId: '20261124T120000Z-dddddd',
+    snapshotReason: 'failed-deploy',
+    currentImage: 'registry.local/eqmd:v1',
+    fromImage: 'registry.local/eqmd:v8',
+  });
+  return { ...p, database: p.database! };
+};
+// The snapshot: the schema moved, and django_migrations has exactly the release's one row more.
+const moved: SnapshotResult = {
+  ok: true,
+  id: '20261124T120000Z-dddddd',
+  database: {
+    kind: 'sqlite',
+    via: 'app-container',
+    source: '/app/database/db.sqlite3',
+    file: 'database.sqlite3',
+    integrity: 'ok',
+    schemaFingerprint: 'b'.repeat(64),
+    tables: { django_migrations: 2, records_patient: 55 },
+  },
+};
+const facts = (applied: Record<string, string[]>) =>
+  `eqmd-migrations=${JSON.stringify({ vendor: 'sqlite', applied, plan: [] })}\n`;
+
+test('migrate back: the release’s own image undoes its migrations, Django confirms the set’s state, no restore', async () => {
+  const host = new FakeHost();
+  host.on(/manage\.py shell -c/, (cmd) => ({
+    stdout: /EQMD_MIGRATE_BACK_TO/.test(cmd)
+      ? 'eqmd-migrated-back=ok\n'
+      : facts({ records: ['0001_initial'] }),
+  }));
+  const r = await rollBackDatabase(
+    host,
+    settingsFor('rollback'),
+    silentLog(),
+    planFor(set('breaks-old-writes')),
+    moved,
+    'c0ffee',
+  );
+  assert.deepEqual(r.parts, [
+    { part: 'schema', status: 'restored', to: ['records:0001_initial'], by: 'registry.local/eqmd:v8' },
+  ]);
+  assert.match(r.notes[0]!, /^database kept: .*migrated back, every record kept/);
+  const ran = host.commands.map((c) => c.command);
+  assert.ok(
+    ran[0]!.includes('EQMD_MIGRATE_BACK_TO=records:0001_initial') &&
+      ran[0]!.includes('export EQMD_IMAGE=registry.local/eqmd:v8'),
+  );
+  assert.equal(ran.length, 2, 'the migrate-back and its check, nothing else');
+});
+
+test('migrate back that fails, or leaves another state: the set’s database is restored instead', async () => {
+  for (const reply of [
+    { code: 1, stderr: 'Traceback: app detail' },
+    { stdout: facts({ records: ['0002_patient_priority'] }) },
+  ]) {
+    const host = new FakeHost();
+    host.on(/manage\.py shell -c/, (cmd) =>
+      /EQMD_MIGRATE_BACK_TO/.test(cmd) && 'code' in reply
+        ? reply
+        : 'stdout' in reply
+          ? reply
+          : { stdout: 'eqmd-migrated-back=ok\n' },
+    );
+    const log = silentLog();
+    const r = await rollBackDatabase(
+      host,
+      settingsFor('rollback'),
+      log,
+      planFor(set('breaks-old-writes')),
+      moved,
+      'c0ffee',
+    );
+    assert.match(r.notes[0]!, /migrating back failed \(.*\): the database is restored from .* instead/);
+    assert.ok(!r.notes[0]!.includes('app detail'), 'the image’s output is not repeated');
+    assert.equal(r.parts[0]!.part, 'database', 'the restore ran (restored or failed, not skipped)');
+    assert.notEqual(r.parts[0]!.status, 'skipped');
+  }
+});
+
+test('compatible: the database is kept and nothing runs', async () => {
+  const host = new FakeHost();
+  const r = await rollBackDatabase(
+    host,
+    settingsFor('rollback'),
+    silentLog(),
+    planFor(set('compatible')),
+    moved,
+    'c0ffee',
+  );
+  assert.equal(r.parts[0]!.status, 'skipped');
+  assert.match((r.parts[0] as { why: string }).why, /compatible migrations .*database is kept/);
+  assert.equal(host.commands.length, 0);
+});

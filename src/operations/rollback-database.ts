@@ -1,0 +1,80 @@
+import { decideDatabaseRestore, type SnapshotResult } from '../deploy/decide.js';
+import type { Log } from '../log.js';
+import { readMigrationFacts } from '../migrations/read.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { PartOutcome } from '../restore/outcome.js';
+import type { MigrateBackPlan, RestorePlan } from '../restore/plan.js';
+import type { Settings } from '../settings.js';
+import { restoreDatabase } from './restore.js';
+import { runStep } from './run-step.js';
+
+/**
+ * The database part of a rollback, with the service stopped and the snapshot taken: kept, migrated
+ * back, or restored, as decided now from the snapshot and the set's record of the release after it.
+ * A migrate-back that fails (or whose check does not show the set's state) falls back to the restore.
+ */
+export async function rollBackDatabase(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  plan: RestorePlan & { database: NonNullable<RestorePlan['database']> },
+  snapshot: SnapshotResult,
+  stoppedId: string | null,
+): Promise<{ parts: PartOutcome[]; notes: string[] }> {
+  const m = plan.target.manifest;
+  const decision = decideDatabaseRestore(
+    plan.database.mode,
+    m.database,
+    snapshot,
+    m.migrations,
+    !!plan.migrateBack,
+  );
+  log.info(`database: ${decision.action}: ${decision.why}`);
+  const skipped = (why: string) => ({
+    parts: [{ part: 'database' as const, status: 'skipped' as const, name: m.database.kind, why }],
+    notes: [],
+  });
+  if (decision.action === 'keep') return skipped(decision.why);
+  if (!stoppedId) return skipped('the service has no container');
+  const notes: string[] = [];
+  if (decision.action === 'migrate-back') {
+    const failed = await migrateBack(host, log, plan.migrateBack!);
+    if (!failed)
+      return {
+        parts: [
+          { part: 'schema', status: 'restored', to: plan.migrateBack!.targets, by: plan.migrateBack!.image },
+        ],
+        notes: [`database kept: ${decision.why}`],
+      };
+    notes.push(`migrating back failed (${failed}): the database is restored from ${m.id} instead`);
+    log.warning(notes.at(-1)!);
+  }
+  try {
+    const r = await restoreDatabase(host, settings, log, plan.target, stoppedId, plan.snapshotId);
+    const aside = r.aside && !r.detail.includes(r.aside) ? `; the replaced data is kept as ${r.aside}` : '';
+    return { parts: [{ part: 'database', status: 'restored', account: r.detail + aside }], notes };
+  } catch (err) {
+    log.warning(`database restore failed: ${(err as Error).message}`);
+    const why = (err as Error).message.split('\n')[0] ?? '';
+    return { parts: [{ part: 'database', status: 'failed', name: m.database.kind, why }], notes };
+  }
+}
+
+/** '' when the release's migrations were undone and Django reports the set's state again; else why not. */
+async function migrateBack(host: RemoteHost, log: Log, p: MigrateBackPlan): Promise<string> {
+  try {
+    await log.group(p.step.title, () => runStep(host, p.step, log));
+    const out = (await log.group('Check the migration state', () => runStep(host, p.check, log))).toString();
+    const read = readMigrationFacts(out);
+    if (!read.ok) return read.why;
+    const wrong = Object.entries(p.expected).filter(
+      ([app, want]) => JSON.stringify(read.facts.applied[app] ?? []) !== JSON.stringify(want),
+    );
+    return wrong.length
+      ? `Django reports ${wrong.map(([app]) => `${app} at ${(read.facts.applied[app] ?? ['zero']).join(', ')}`).join('; ')}`
+      : '';
+  } catch (err) {
+    // The image's own error output is app output: only the step and its status are said.
+    return (err as Error).message.split('\n')[0] ?? 'unknown';
+  }
+}
