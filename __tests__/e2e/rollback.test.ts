@@ -32,7 +32,8 @@ const env = envFileOf;
 const manifestOf = (r: ActionRun) => JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
 const setDir = (i: Instance, id: string) => join(i.projectDir, 'backups', id);
 const pgExec = (sql: string) => pgQuery(b, sql).trim();
-const sqliteRows = (file: string) => sh(`sqlite3 ${file} 'SELECT name FROM records_patient ORDER BY id'`);
+const sqliteRows = (file: string) =>
+  sh(`sqlite3 -cmd '.timeout 10000' ${file} 'SELECT name FROM records_patient ORDER BY id'`);
 
 describe('rollback', () => {
   test('emergency after a compatible release: image and env back, the records written since stay live', async () => {
@@ -78,7 +79,7 @@ describe('rollback', () => {
   test('a release that breaks the old code’s writes (v8) is migrated back, not restored: every record kept, v1 writes again', async () => {
     resetInstance('a');
     const live = `/var/lib/docker/volumes/${a.composeProject}_database/_data/db.sqlite3`;
-    const columns = () => sh(`sqlite3 ${live} 'PRAGMA table_info(records_patient)'`);
+    const columns = () => sh(`sqlite3 -cmd '.timeout 10000' ${live} 'PRAGMA table_info(records_patient)'`);
     // A failed deploy's automatic rollback: v8 is healthy, a smoke test fails on it (and only on it).
     const smoke = { 'smoke-commands': '[ "$APP_VERSION" != v8 ]' };
     const failed = await run(a, { command: 'deploy', version: 'v8', ...smoke });

@@ -1,12 +1,12 @@
 # v8, "breaks the old code's writes": adds a NOT NULL column. Django fills existing rows with the
-# default and then drops it from the column, so v1's INSERT (which omits the column) fails.
+# default and then drops it from the column, so the previous release's INSERT (which omits the column) fails.
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('records', '0001_initial'),
+        ('records', '0002_patient_ward'),
     ]
 
     operations = [
