@@ -120,6 +120,11 @@ export interface DeploySettings {
    * classifies them): allow, or refuse destructive (and irreversible) ones, or only irreversible ones.
    */
   migrationPolicy: MigrationPolicy;
+  /**
+   * auto: after a rollback whose plan restored a (SQLite) database, carry the rows written since the
+   * set over from the replaced one; never: leave them in the pre-restore snapshot only.
+   */
+  carryOver: 'auto' | 'never';
 }
 
 /**

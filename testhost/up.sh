@@ -24,8 +24,9 @@ setup_ssh
 # Variants (variants/*/, table in README.md): v1 base, v2 adds a nullable column,
 # v3 drops a column and fails /health/, v4 exits at start, v5 a second good v2,
 # v6 a good release adding a table, v7 a non-atomic migration that adds a table then raises,
-# v8 a NOT NULL column without a database default (v1 reads it, cannot insert).
-for v in v1 v2 v3 v4 v5 v6 v7 v8; do "$TESTHOST_DIR/build-app.sh" "$v" "$v"; done
+# v8 a NOT NULL column without a database default (v1 reads it, cannot insert), v9 a healthy
+# release that drops v2's column.
+for v in v1 v2 v3 v4 v5 v6 v7 v8 v9; do "$TESTHOST_DIR/build-app.sh" "$v" "$v"; done
 
 for name in a b c; do
   instance_healthy "$name" && continue

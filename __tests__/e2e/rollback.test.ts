@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
@@ -121,6 +121,43 @@ describe('rollback', () => {
     );
     await addRecord(b, 'written-by-v1-after-the-rollback');
     assert.match(pgExec('SELECT name FROM records_patient ORDER BY id'), /written-by-v1-after-the-rollback/);
+  });
+
+  test('a destructive release (v9 drops a column) rolled back later: restored, and the writes made since carried over', async () => {
+    resetInstance('a');
+    const live = `/var/lib/docker/volumes/${a.composeProject}_database/_data/db.sqlite3`;
+    assert.equal((await run(a, { command: 'deploy', version: 'v2' })).code, 0);
+    const d = await run(a, { command: 'deploy', version: 'v9' });
+    assert.equal(d.code, 0, d.stdout.slice(-3000));
+    assert.match(
+      d.summary,
+      /### Migrations \(destructive\)\n\n- records\.0003_remove_patient_ward \(destructive: RemoveField\)/,
+    );
+    await addRecord(a, 'written-by-v9-first');
+    await addRecord(a, 'written-by-v9-second');
+    const r = await run(a, { command: 'rollback' });
+    assert.equal(r.code, 0, r.stdout.slice(-3000));
+    assert.equal(await version(a), 'v2');
+    assert.match(r.summary, /SQLite \/app\/database\/db\.sqlite3 restored/);
+    assert.match(
+      r.summary,
+      /writes made since \S+ carried over: records_patient 2 inserted, 0 updated, 0 deleted/,
+    );
+    const rows = sqliteRows(live);
+    assert.match(
+      rows,
+      /written-by-v9-first\nwritten-by-v9-second/,
+      'the records written through v9 are live',
+    );
+    const snap = manifestOf(r);
+    const report = join(setDir(a, snap.id), 'carry-over.json');
+    assert.equal(
+      statSync(report).mode & 0o777,
+      0o600,
+      'the report stays on the host, for the deploy user only',
+    );
+    await addRecord(a, 'written-by-v2-after-the-rollback');
+    assert.match(sqliteRows(live), /written-by-v2-after-the-rollback/);
   });
 
   test('a named version is pulled, backed up first, switched and verified', async () => {

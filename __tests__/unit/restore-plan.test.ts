@@ -33,6 +33,7 @@ const plan = (parts: RestoreParts, over: Partial<Manifest> = {}, restoreDatabase
     snapshotReason: 'pre-restore',
     currentImage: 'registry.local/eqmd:v3',
     fromImage: 'registry.local/eqmd:v3',
+    carryOver: 'auto',
   });
 
 test('restore plan, scope app: the exact steps in order, the database left to the auto rule', () => {

@@ -47,6 +47,7 @@ const planFor = (m: Manifest) => {
     snapshotReason: 'failed-deploy',
     currentImage: 'registry.local/eqmd:v1',
     fromImage: 'registry.local/eqmd:v8',
+    carryOver: 'auto',
   });
   return { ...p, database: p.database! };
 };
@@ -80,6 +81,7 @@ test('migrate back: the release’s own image undoes its migrations, Django conf
     silentLog(),
     planFor(set('breaks-old-writes')),
     moved,
+    null,
     'c0ffee',
   );
   assert.deepEqual(r.parts, [
@@ -114,6 +116,7 @@ test('migrate back that fails, or leaves another state: the set’s database is 
       log,
       planFor(set('breaks-old-writes')),
       moved,
+      null,
       'c0ffee',
     );
     assert.match(r.notes[0]!, /migrating back failed \(.*\): the database is restored from .* instead/);
@@ -131,6 +134,7 @@ test('compatible: the database is kept and nothing runs', async () => {
     silentLog(),
     planFor(set('compatible')),
     moved,
+    null,
     'c0ffee',
   );
   assert.equal(r.parts[0]!.status, 'skipped');

@@ -121,5 +121,6 @@ export function recoveryPlan(
     snapshotReason: reason,
     currentImage: facts.probe.imageVariable,
     fromImage: release,
+    carryOver: settings.deploy.carryOver,
   });
 }

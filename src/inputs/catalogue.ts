@@ -25,6 +25,7 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   strategy: 'recreate',
   'staging-port': '8779',
   'migration-policy': 'allow',
+  'carry-over': 'auto',
   'health-url': 'http://localhost:8778/health/',
   'health-timeout': '60',
   'health-interval': '2',

@@ -98,6 +98,7 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     strategy: v.oneOf('strategy', input('strategy'), STRATEGIES),
     stagingPort: v.integer('staging-port', input('staging-port'), 1, 65535),
     migrationPolicy: v.oneOf('migration-policy', input('migration-policy'), MIGRATION_POLICIES),
+    carryOver: v.oneOf('carry-over', input('carry-over'), ['auto', 'never'] as const),
   };
   const rollback: RollbackSettings = {
     backupId: input('backup-id') && v.backupId('backup-id', input('backup-id')),

@@ -3,7 +3,9 @@ import type { Log } from '../log.js';
 import { readMigrationFacts } from '../migrations/read.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { PartOutcome } from '../restore/outcome.js';
-import type { MigrateBackPlan, RestorePlan } from '../restore/plan.js';
+import type { MigrateBackPlan, RestorePlan, SetOnHost } from '../restore/plan.js';
+import { readCarryOver } from '../carry-over/read.js';
+import { sqliteCarryOverStep } from '../carry-over/step.js';
 import type { Settings } from '../settings.js';
 import { restoreDatabase } from './restore.js';
 import { runStep } from './run-step.js';
@@ -19,6 +21,8 @@ export async function rollBackDatabase(
   log: Log,
   plan: RestorePlan & { database: NonNullable<RestorePlan['database']> },
   snapshot: SnapshotResult,
+  /** The pre-restore snapshot as a set: the replaced database the carry-over reads. */
+  snapshotSet: SetOnHost | null,
   stoppedId: string | null,
 ): Promise<{ parts: PartOutcome[]; notes: string[] }> {
   const m = plan.target.manifest;
@@ -52,11 +56,75 @@ export async function rollBackDatabase(
   try {
     const r = await restoreDatabase(host, settings, log, plan.target, stoppedId, plan.snapshotId);
     const aside = r.aside && !r.detail.includes(r.aside) ? `; the replaced data is kept as ${r.aside}` : '';
-    return { parts: [{ part: 'database', status: 'restored', account: r.detail + aside }], notes };
+    const restored: PartOutcome = { part: 'database', status: 'restored', account: r.detail + aside };
+    const carried: PartOutcome[] =
+      plan.database.mode !== 'auto' || settings.deploy.carryOver === 'never'
+        ? []
+        : plan.carryOver
+          ? await carryOver(host, settings, log, plan, snapshotSet, stoppedId)
+          : [
+              {
+                part: 'carry-over',
+                status: 'skipped',
+                name: m.database.kind,
+                why: `carry-over is done for SQLite only so far (this is ${m.database.kind})`,
+              },
+            ];
+    return { parts: [restored, ...carried], notes };
   } catch (err) {
     log.warning(`database restore failed: ${(err as Error).message}`);
     const why = (err as Error).message.split('\n')[0] ?? '';
     return { parts: [{ part: 'database', status: 'failed', name: m.database.kind, why }], notes };
+  }
+}
+
+/**
+ * After a restore decided by plan: the writes made since the set, carried over from the snapshot's copy
+ * of the replaced database. A failure leaves the restored database as restored (the transaction never
+ * commits) and is reported as a failed part: the rollback is incomplete, the rows are in the snapshot.
+ */
+async function carryOver(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  plan: RestorePlan,
+  snapshotSet: SetOnHost | null,
+  stoppedId: string,
+): Promise<PartOutcome[]> {
+  const m = plan.target.manifest;
+  const fail = (why: string): PartOutcome[] => [
+    { part: 'carry-over', status: 'failed', name: 'sqlite', why },
+  ];
+  const replaced = snapshotSet?.manifest.files.find((f) => f.role === 'database');
+  if (!snapshotSet || !replaced || m.database.kind !== 'sqlite')
+    return fail('the pre-restore snapshot holds no copy of the replaced database');
+  const report = `${snapshotSet.dir}/carry-over.json`;
+  const step = sqliteCarryOverStep({
+    id: plan.snapshotId,
+    projectDir: settings.app.projectDir,
+    appContainer: stoppedId,
+    image: m.image.backupTag,
+    sqlitePath: m.database.source,
+    replacedFile: `${snapshotSet.dir}/${replaced.path}`,
+    replacedSha256: replaced.sha256,
+    report,
+  });
+  try {
+    const read = readCarryOver((await log.group(step.title, () => runStep(host, step, log))).toString());
+    if (!read.ok) return fail(read.why);
+    return [
+      {
+        part: 'carry-over',
+        status: 'restored',
+        from: m.id,
+        tables: read.tables,
+        listed: read.listed,
+        report,
+      },
+    ];
+  } catch (err) {
+    log.warning(`carry-over failed: ${(err as Error).message}`);
+    return fail((err as Error).message.split('\n')[0] ?? 'unknown');
   }
 }
 

@@ -134,6 +134,7 @@ export async function rollbackToSet(
       log,
       { ...plan, database: plan.database },
       snapshot,
+      taken.set,
       stopped?.id ?? null,
     );
     parts.push(...db.parts);

@@ -80,6 +80,7 @@ export async function rollback(
     currentImage: facts.probe.imageVariable,
     // What runs now is the release rolled back from: its image can undo its own migrations.
     fromImage: facts.probe.imageVariable,
+    carryOver: settings.deploy.carryOver,
   });
   const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${plan.image}), scope ${scope}`;
   if (settings.output.dryRun) {

@@ -10,10 +10,19 @@ export type PartOutcome =
   /** `account`: the restore's own account (engine, file, tables verified, where the replaced data is). */
   | { part: 'database'; status: 'restored'; account: string }
   | { part: 'volume'; status: 'restored'; name: string; from: string; entries: number }
+  /** The writes made since the set, brought into the restored database; the rest listed on the host. */
+  | {
+      part: 'carry-over';
+      status: 'restored';
+      from: string;
+      tables: Record<string, { inserted: number; updated: number; deleted: number; listed: number }>;
+      listed: number;
+      report: string;
+    }
   /** The release's migrations undone with its own image: the rows stay (no data put back). */
   | { part: 'schema'; status: 'restored'; to: string[]; by: string }
   /** skipped: decided not to (with why); failed: wanted and not done (with why): the rollback is incomplete. */
-  | { part: 'database' | 'volume'; status: 'skipped' | 'failed'; name: string; why: string };
+  | { part: 'database' | 'volume' | 'carry-over'; status: 'skipped' | 'failed'; name: string; why: string };
 
 /** Data (the database or a volume) was put back: writes made since the set are no longer live. */
 export const putBackData = (parts: readonly PartOutcome[]): boolean =>
@@ -39,6 +48,15 @@ export function restoredLines(parts: readonly PartOutcome[]): string[] {
         return [p.account];
       case 'volume':
         return [`volume ${p.name} from ${p.from} (${p.entries} entries)`];
+      case 'carry-over': {
+        const t = Object.entries(p.tables)
+          .filter(([, c]) => c.inserted + c.updated + c.deleted > 0)
+          .map(([name, c]) => `${name} ${c.inserted} inserted, ${c.updated} updated, ${c.deleted} deleted`);
+        return [
+          `writes made since ${p.from} carried over: ${t.join('; ') || 'none to carry'}` +
+            (p.listed ? `; ${p.listed} not carried, listed with the reason in ${p.report} on the host` : ''),
+        ];
+      }
       case 'schema':
         return [
           `schema migrated back to ${p.to.join(', ')} with ${p.by}: every record kept (values in columns the previous version never had are in the pre-restore snapshot)`,
@@ -53,7 +71,9 @@ export function partNotes(parts: readonly PartOutcome[]): string[] {
     p.status === 'restored'
       ? []
       : [
-          `${p.part === 'volume' ? `volume ${p.name}` : 'database'} ${p.status === 'failed' ? 'NOT' : 'not'} restored: ${p.why}`,
+          p.part === 'carry-over'
+            ? `writes made since the set ${p.status === 'failed' ? 'NOT' : 'not'} carried over (they are in the pre-restore snapshot): ${p.why}`
+            : `${p.part === 'volume' ? `volume ${p.name}` : 'database'} ${p.status === 'failed' ? 'NOT' : 'not'} restored: ${p.why}`,
         ],
   );
 }

@@ -49,6 +49,8 @@ export interface RestorePlan {
    * state is the set's again. Run only if the decision at the moment says so.
    */
   migrateBack: MigrateBackPlan | null;
+  /** After a restore decided by plan (auto), carry the writes made since the set over (SQLite). */
+  carryOver: boolean;
   volumes: { name: string; entries: number; step: Step }[];
   retag: Step | null;
   up: Step;
@@ -90,6 +92,7 @@ export function planRestore(x: {
   currentImage: string;
   /** The release rolled back from (its image can undo its migrations); '' when unknown. */
   fromImage: string;
+  carryOver: DeploySettings['carryOver'];
 }): RestorePlan {
   const { app, target, parts } = x;
   const m = target.manifest;
@@ -111,6 +114,12 @@ export function planRestore(x: {
       parts.database === 'no' ? null : { mode: parts.database === 'always' ? 'always' : x.restoreDatabase },
     migrateBack:
       parts.database === 'no' ? null : planMigrateBack(x.compose, app.service, variable, m, x.fromImage),
+    // Only a restore decided by plan: a restore asked for (scope database/full, always) is a point in time.
+    carryOver:
+      x.carryOver === 'auto' &&
+      parts.database === 'per-setting' &&
+      x.restoreDatabase === 'auto' &&
+      m.database.kind === 'sqlite',
     volumes: parts.volumes.flatMap((name) => {
       const v = m.volumes.find((y) => y.name === name);
       if (!v) return [];
