@@ -23,3 +23,27 @@ export function commandSafe(message: string, token = () => randomBytes(16).toStr
   const t = token();
   return `::stop-commands::${t}\n${message}\n::${t}::`;
 }
+
+/**
+ * A `group` whose groups never nest: the runner folds one level only, and an inner `::group::` ends
+ * the outer fold. Inside a group, an inner group's title becomes a line (`▸ title`) and its output
+ * stays in the outer fold.
+ */
+export function flatGroups(io: {
+  start(title: string): void;
+  end(): void;
+  line(text: string): void;
+}): Log['group'] {
+  let depth = 0;
+  return async (title, fn) => {
+    if (depth === 0) io.start(title);
+    else io.line(`▸ ${title}`);
+    depth++;
+    try {
+      return await fn();
+    } finally {
+      depth--;
+      if (depth === 0) io.end();
+    }
+  };
+}

@@ -16,6 +16,8 @@ export interface JumpHost {
   fingerprints: string[];
   privateKey: string;
   passphrase: string;
+  /** Secret. Password authentication to the jump host (proxy-password); '' for none. */
+  password: string;
 }
 
 export interface ConnectionSettings {

@@ -3,8 +3,10 @@
 // time-out and a warning, never an exception.
 
 import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import type { Log } from '../../src/log.js';
+import { flatGroups, type Log } from '../../src/log.js';
 import type { DeploymentTarget } from '../../src/report/deployment-plan.js';
 import { deployStart, statusRequest } from '../../src/report/deployment-plan.js';
 import { closedPort, startGitHubDouble, type GitHubDouble } from '../../testhost/github-double.js';
@@ -118,4 +120,77 @@ test('the webhook: delivered; refused or silent → a warning that never quotes 
   assert.ok(took < notifyEdge.WEBHOOK_TIMEOUT_MS + 1500, `took ${took} ms`);
   assert.match(lines.join('\n'), /message not delivered: no answer within 5\.0 s/);
   assert.ok(!lines.join('\n').includes('s3cr3t'), 'the webhook URL is never logged');
+});
+
+test('log groups never nest: an inner group is a titled line inside the one fold', async () => {
+  const out: string[] = [];
+  const group = flatGroups({
+    start: (t) => out.push(`::group::${t}`),
+    end: () => out.push('::endgroup::'),
+    line: (t) => out.push(t),
+  });
+  const result = await group('Roll back', async () => {
+    await group('Stop eqmd', async () => out.push('stopped'));
+    await group('Restore', () => group('Check', async () => out.push('checked')));
+    return 7;
+  });
+  assert.equal(result, 7);
+  assert.deepEqual(out, [
+    '::group::Roll back',
+    '▸ Stop eqmd',
+    'stopped',
+    '▸ Restore',
+    '▸ Check',
+    'checked',
+    '::endgroup::',
+  ]);
+  // A failure inside still closes the fold, and the next group opens its own.
+  await assert.rejects(group('Fails', () => group('Inner', async () => Promise.reject(new Error('x')))));
+  await group('Next', async () => undefined);
+  assert.deepEqual(out.slice(-5), [
+    '::group::Fails',
+    '▸ Inner',
+    '::endgroup::',
+    '::group::Next',
+    '::endgroup::',
+  ]);
+});
+
+test('the webhook goes through the runner’s proxy (http_proxy / https_proxy), as the API calls do', async () => {
+  // A CONNECT proxy that sends every host to the double: the name below resolves nowhere else.
+  const tunnels: string[] = [];
+  const proxy = createServer();
+  proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    tunnels.push(req.url ?? '');
+    const port = Number((req.url ?? '').split(':').pop());
+    const upstream = connect(port, '127.0.0.1', () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const saved = { http_proxy: process.env.http_proxy, https_proxy: process.env.https_proxy };
+  process.env.http_proxy = proxyUrl;
+  process.env.https_proxy = proxyUrl;
+  try {
+    const { port, pathname } = new URL(double.webhookUrl);
+    const before = double.webhook.length;
+    await notifyEdge.notify(
+      `http://eqmd-webhook.test:${port}${pathname}`,
+      { text: 'via proxy', eqmd: {} } as never,
+      log,
+    );
+    assert.deepEqual(tunnels, [`eqmd-webhook.test:${port}`]);
+    assert.equal(double.webhook.length, before + 1);
+    assert.deepEqual(double.webhook.at(-1)!.body, { text: 'via proxy', eqmd: {} });
+  } finally {
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    proxy.close();
+  }
 });

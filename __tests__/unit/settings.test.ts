@@ -83,6 +83,25 @@ test('no host key check is refused unless explicitly made insecure, with the way
   rejects({ 'proxy-host': 'jump.example.org' }, 'proxy-host-fingerprint', /jump host/);
 });
 
+test('the jump host: its own key and passphrase, a password, or the target’s key', () => {
+  const jump = (over: Record<string, string>) =>
+    parse({ 'proxy-host': 'jump.example.org', 'proxy-host-fingerprint': FP, ...over }).connection.jump!;
+  const own = jump({ 'proxy-private-key': 'JUMPKEY', 'proxy-passphrase': 'jp' });
+  assert.deepEqual([own.privateKey, own.passphrase, own.password], ['JUMPKEY', 'jp', '']);
+  const byPassword = jump({ 'proxy-password': 'jpw' });
+  assert.deepEqual([byPassword.privateKey, byPassword.passphrase, byPassword.password], ['', '', 'jpw']);
+  const inherited = jump({ passphrase: 'tp' });
+  assert.deepEqual(
+    [inherited.privateKey, inherited.passphrase, inherited.password],
+    [parse({}).connection.privateKey, 'tp', ''],
+  );
+  rejects(
+    { 'proxy-host': 'jump.example.org', 'proxy-host-fingerprint': FP, 'proxy-passphrase': 'x' },
+    'proxy-passphrase',
+    /only with proxy-private-key/,
+  );
+});
+
 test('several fingerprints are accepted, comma or newline separated', () => {
   const two = `${FP},\nSHA256:${'b'.repeat(43)}=`;
   assert.deepEqual(parse({ 'host-fingerprint': two }).connection.fingerprints, [

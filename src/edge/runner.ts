@@ -5,7 +5,7 @@ import * as core from '@actions/core';
 import { newBackupId } from '../backup/backup-id.js';
 import { SECRET_INPUTS } from '../inputs/catalogue.js';
 import { envInput, parseSettings } from '../inputs/parse.js';
-import { commandSafe, type Log } from '../log.js';
+import { commandSafe, flatGroups, type Log } from '../log.js';
 import type { PendingCleanup } from '../operations/backup.js';
 import type { DeployOptions } from '../deploy/result.js';
 import type { StoppedService } from '../operations/rollback-to-set.js';
@@ -18,7 +18,11 @@ export const coreLog: Log = {
   info: (m) => core.info(commandSafe(m)),
   warning: (m) => core.warning(m),
   debug: (m) => core.debug(m),
-  group: (title, fn) => core.group(title, fn),
+  group: flatGroups({
+    start: (title) => core.startGroup(title),
+    end: () => core.endGroup(),
+    line: (text) => core.info(commandSafe(text)),
+  }),
 };
 
 const URL_PASSWORD = /^postgres(?:ql)?:\/\/[^:@/]*:([^@/]+)@/;

@@ -43,6 +43,8 @@ export const SECRET_INPUTS = [
   'passphrase',
   'password',
   'proxy-private-key',
+  'proxy-passphrase',
+  'proxy-password',
   'database-url',
   'registry-password',
   'github-token',

@@ -40,14 +40,19 @@ export function parseConnection(
         "the jump host's SHA256 fingerprint (or known-hosts lines for it)",
       );
     }
+    const proxyKey = input('proxy-private-key');
+    const proxyPassword = input('proxy-password');
+    if (input('proxy-passphrase') && !proxyKey)
+      throw new InputError('proxy-passphrase', '***', 'only with proxy-private-key (the key it unlocks)');
     jump = {
       host: v.host('proxy-host', proxyHost),
       port: v.integer('proxy-port', input('proxy-port'), 1, 65535),
       username: input('proxy-username') ? v.username('proxy-username', input('proxy-username')) : username,
       fingerprints: proxyFingerprints,
-      // Without its own key the jump host is reached with the same key as the target, as `ssh -J` does.
-      privateKey: input('proxy-private-key') || privateKey,
-      passphrase: input('proxy-private-key') ? '' : input('passphrase'),
+      // Without its own key or password the jump host is reached with the target's key, as `ssh -J` does.
+      privateKey: proxyKey || (proxyPassword ? '' : privateKey),
+      passphrase: proxyKey ? input('proxy-passphrase') : proxyPassword ? '' : input('passphrase'),
+      password: proxyPassword,
     };
   }
   return {

@@ -35,7 +35,7 @@ export async function connect(
   let sock: Duplex | undefined;
   if (settings.jump) {
     const j = settings.jump;
-    jump = await open({ ...j, password: '' }, settings, undefined, onHandshake);
+    jump = await open(j, settings, undefined, onHandshake);
     sock = await new Promise<Duplex>((resolve, reject) => {
       jump!.forwardOut('127.0.0.1', 0, settings.host, settings.port, (err, stream) =>
         err
