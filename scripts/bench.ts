@@ -205,14 +205,14 @@ echo "Rollback completed"
 console.log(
   `eqmd-rollback benchmark on the local test host (instance a, SQLite), ${RUNS} runs each, medians\n`,
 );
-resetInstance('a');
-// One backup so the database-restore floor has a file to copy.
-await runAction({
-  command: 'backup',
-  ...connectionInputs(h, 'v2'),
-  'project-dir': a.projectDir,
-  'upload-artifact': 'false',
-});
+/** A backup set, so the database-restore floor has a file to copy (a reset removes the sets). */
+const backupForTheFloor = () =>
+  runAction({
+    command: 'backup',
+    ...connectionInputs(h, 'v2'),
+    'project-dir': a.projectDir,
+    'upload-artifact': 'false',
+  });
 
 const floorSwitch: number[] = [];
 const floorDb: number[] = [];
@@ -220,6 +220,8 @@ const handGood: number[] = [];
 const handBroken: number[] = [];
 for (let i = 0; i < RUNS; i++) {
   progress(`by hand, run ${i + 1} of ${RUNS}`);
+  resetInstance('a');
+  await backupForTheFloor();
   floorSwitch.push(await bareSwitch('v5'));
   floorSwitch.push(await bareSwitch('v1'));
   floorDb.push(await bareDbRestore());

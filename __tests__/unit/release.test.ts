@@ -88,3 +88,22 @@ test('LICENSE is the MIT licence package.json declares; SECURITY.md says how to 
   assert.match(read('LICENSE'), /^MIT License\n/);
   assert.match(read('SECURITY.md'), /Report a vulnerability/);
 });
+
+test('the examples: every job has a protected environment, one concurrency group per host and a timeout', () => {
+  for (const f of readdirSync(new URL('examples/', root)).filter((x) => x.endsWith('.yml'))) {
+    const w = parseYaml(read(`examples/${f}`)) as {
+      jobs: Record<
+        string,
+        { environment?: unknown; concurrency?: { group?: string }; 'timeout-minutes'?: number }
+      >;
+    };
+    for (const [name, job] of Object.entries(w.jobs)) {
+      assert.ok(job.environment, `${f} ${name}: environment`);
+      assert.match(String(job.concurrency?.group ?? ''), /\S/, `${f} ${name}: concurrency group`);
+      assert.ok(
+        (job['timeout-minutes'] ?? 0) > 0 && job['timeout-minutes']! <= 60,
+        `${f} ${name}: timeout-minutes`,
+      );
+    }
+  }
+});
