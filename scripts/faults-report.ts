@@ -1,6 +1,7 @@
 /**
- * Prints the fault-injection report: one row per fault of RELIABILITY.md's table (1–18; 19–21 wait
- * for the schema-aware rollback and the carry-over) with the outcome the suite observed, then the
+ * Prints the fault-injection report: one row per fault of RELIABILITY.md's table with the outcome the
+ * suite observed (rows 1–18 required; 19–21, the schema-aware rollback and the carry-over, as far as
+ * they are injected yet: row 20's kill during a reverse migration is), then the
  * kill-at-random tally. Exits non-zero when a row is missing or
  * unsafe, or when any invariant was violated: the report is a check, not a decoration.
  */
@@ -8,7 +9,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULTS, RESULTS_DIR, type FaultResult, type RandomTally } from '../__tests__/faults/fault.js';
 
-const ROWS = 18;
+const ROWS = 21;
+/** Rows from here on are reported when run and said to be not yet injected otherwise. */
+const REQUIRED = 18;
 const results: FaultResult[] = existsSync(RESULTS)
   ? readFileSync(RESULTS, 'utf8')
       .split('\n')
@@ -31,6 +34,10 @@ let bad = 0;
 for (let row = 1; row <= ROWS; row++) {
   const r = results.filter((x) => x.row === row).at(-1);
   if (!r) {
+    if (row > REQUIRED) {
+      lines.push(`| ${row} | (not injected yet) | — | | |`);
+      continue;
+    }
     bad++;
     lines.push(`| ${row} | (not run) | **NOT RUN** | | |`);
     continue;

@@ -234,7 +234,14 @@ interface WorkflowRun {
 const STEP_KEYS = new Set(['id', 'name', 'uses', 'with', 'if', 'run']);
 // `environment` gates the job and scopes its secrets on GitHub; here the secrets are handed in directly,
 // as an approved job gets them (its shape is checked in 'the examples' below).
-const JOB_KEYS = new Set(['runs-on', 'concurrency', 'permissions', 'environment', 'steps']);
+const JOB_KEYS = new Set([
+  'runs-on',
+  'concurrency',
+  'permissions',
+  'environment',
+  'timeout-minutes',
+  'steps',
+]);
 
 function readExample(file: Example): {
   name: string;
@@ -276,6 +283,9 @@ async function runWorkflow(file: Example, ctx: WorkflowContext = {}): Promise<Wo
   assert.equal(jobs.length, 1, `${file} has one job`);
   const job = jobs[0]!;
   for (const k of Object.keys(job)) assert.ok(JOB_KEYS.has(k), `${file}: job key ${k} is not simulated`);
+  // timeout-minutes: the runner would cancel the job past it; here the run must finish well within.
+  const deadline =
+    Date.now() + Number((job as { 'timeout-minutes'?: number })['timeout-minutes'] ?? 360) * 60_000;
 
   // One workflow run: one results service (artifact names are unique per run), one run id, and a
   // GitHub API and webhook double that the reporting inputs reach (GITHUB_API_URL, the webhook secret).
@@ -329,6 +339,7 @@ async function runWorkflow(file: Example, ctx: WorkflowContext = {}): Promise<Wo
       const post = await runAction(r.inputs, { env, dir: r.dir, post: true });
       assert.equal(post.code, 0, `post step: ${post.stdout}${post.stderr}`);
     }
+    assert.ok(Date.now() < deadline, `${file}: the job ran past its timeout-minutes`);
     const artifacts = (await double.artifacts()).map((x) => x.name);
     const messages = gh.webhook.map((m) => (m.body as { text: string }).text);
     return { steps: results, failed: c.failed, artifacts, deployments: [...gh.deployments], messages };
