@@ -151,7 +151,7 @@ test('database restore decision: auto follows the schema; never without a snapsh
   assert.equal(decideDatabaseRestore('always', { kind: 'none' }, snap('a')).action, 'keep');
 });
 
-test('database restore decision: auto keeps the database when only the releaseâ€™s compatible migrations moved it', () => {
+test('database restore decision: auto migrates back when only the releaseâ€™s own reversible migrations moved the schema', () => {
   const at = (schema: string, applied: number, key = 'django_migrations') => ({
     ...db(schema),
     tables: { [key]: applied, records_patient: 50 },
@@ -171,22 +171,23 @@ test('database restore decision: auto keeps the database when only the releaseâ€
       operations: [{ op: 'AddField', class: cls }],
     })),
   });
-  const kept = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('compatible'));
-  assert.equal(kept.action, 'keep');
-  assert.match(
-    kept.why,
-    /only by the compatible migrations .*records\.0002_step.*every record written since/,
-  );
+  // Only the release's own reversible migrations (compatible, or breaking the old writes): migrated back,
+  // so the schema is the set's again and every record stays.
+  for (const cls of ['compatible', 'breaks-old-writes'] as const) {
+    const back = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report(cls), true);
+    assert.equal(back.action, 'migrate-back', cls);
+    assert.match(
+      back.why,
+      /only by the release's own reversible migrations \(records\.0002_step .*every record kept/,
+    );
+  }
   // PostgreSQL names the table with its schema.
   const pg = at('a', 1, 'public.django_migrations');
   assert.equal(
-    decideDatabaseRestore('auto', pg, snap('b', 2, 'public.django_migrations'), report('compatible')).action,
-    'keep',
+    decideDatabaseRestore('auto', pg, snap('b', 2, 'public.django_migrations'), report('compatible'), true)
+      .action,
+    'migrate-back',
   );
-  // Migrations the old code cannot write with are migrated back, when the plan could make that step.
-  const back = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('breaks-old-writes'), true);
-  assert.equal(back.action, 'migrate-back');
-  assert.match(back.why, /cannot write with, all reversible \(records\.0002_step .*every record kept/);
   assert.equal(
     decideDatabaseRestore('auto', at('a', 1), snap('b', 3), report('breaks-old-writes'), true).action,
     'restore',
@@ -198,7 +199,8 @@ test('database restore decision: auto keeps the database when only the releaseâ€
     'never for destructive ones',
   );
   const restores: [string, Parameters<typeof decideDatabaseRestore>][] = [
-    ['no record of the migrations', ['auto', at('a', 1), snap('b', 2), undefined]],
+    ['no record of the migrations', ['auto', at('a', 1), snap('b', 2), undefined, true]],
+    ['compatible, but no migrate-back step', ['auto', at('a', 1), snap('b', 2), report('compatible'), false]],
     [
       'a class the old code cannot write with, no migrate-back step',
       ['auto', at('a', 1), snap('b', 2), report('breaks-old-writes'), false],

@@ -205,7 +205,12 @@ const breaking: Manifest['migrations'] = {
   ],
 };
 
-test('restore plan: a set whose next release only broke the old writes carries the migrate-back step', () => {
+test('restore plan: a set whose next release made only reversible changes carries the migrate-back step', () => {
+  const compatible = plan(
+    { app: true, database: 'per-setting', volumes: [] },
+    { migrations: { ...breaking, class: 'compatible' } },
+  );
+  assert.deepEqual(compatible.migrateBack?.targets, ['records:0001_initial']);
   const p = plan({ app: true, database: 'per-setting', volumes: [] }, { migrations: breaking });
   assert.deepEqual(p.migrateBack?.targets, ['records:0001_initial']);
   assert.deepEqual(p.migrateBack?.expected, { records: ['0001_initial'] });
@@ -224,7 +229,6 @@ test('restore plan: a set whose next release only broke the old writes carries t
   );
   assert.deepEqual(fresh.migrateBack?.targets, ['records:zero']);
   const none: [string, Partial<Manifest>, RestoreParts][] = [
-    ['compatible: kept, nothing to undo', { migrations: { ...breaking, class: 'compatible' } }, APP],
     ['destructive: restored', { migrations: { ...breaking, class: 'destructive' } }, APP],
     ['no record', {}, APP],
     ['two applied leaves', { migrations: { ...breaking, applied: { records: ['0001_a', '0001_b'] } } }, APP],

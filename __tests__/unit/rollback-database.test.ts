@@ -87,7 +87,7 @@ test('migrate back: the release’s own image undoes its migrations, Django conf
   assert.deepEqual(r.parts, [
     { part: 'schema', status: 'restored', to: ['records:0001_initial'], by: 'registry.local/eqmd:v8' },
   ]);
-  assert.match(r.notes[0]!, /^database kept: .*migrated back, every record kept/);
+  assert.match(r.notes[0]!, /^database kept: .*they are migrated back with its image, every record kept/);
   const ran = host.commands.map((c) => c.command);
   assert.ok(
     ran[0]!.includes('EQMD_MIGRATE_BACK_TO=records:0001_initial') &&
@@ -126,18 +126,23 @@ test('migrate back that fails, or leaves another state: the set’s database is 
   }
 });
 
-test('compatible: the database is kept and nothing runs', async () => {
+test('the schema unchanged: the database is kept and nothing runs', async () => {
   const host = new FakeHost();
+  const unchanged: SnapshotResult = {
+    ok: true,
+    id: '20261124T120000Z-dddddd',
+    database: { ...base.database, tables: { django_migrations: 2 } } as Manifest['database'],
+  };
   const r = await rollBackDatabase(
     host,
     settingsFor('rollback'),
     silentLog(),
     planFor(set('compatible')),
-    moved,
+    unchanged,
     null,
     'c0ffee',
   );
   assert.equal(r.parts[0]!.status, 'skipped');
-  assert.match((r.parts[0] as { why: string }).why, /compatible migrations .*database is kept/);
+  assert.match((r.parts[0] as { why: string }).why, /the schema is unchanged/);
   assert.equal(host.commands.length, 0);
 });

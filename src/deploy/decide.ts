@@ -31,9 +31,9 @@ export interface DatabaseDecision {
 /**
  * What a rollback does with the database. Never anything without a verified snapshot of what it would
  * overwrite: data written by the failed version is otherwise lost for good. Under auto, by plan: the
- * schema unchanged, or moved only by the release's compatible migrations (the previous code reads and
- * writes that schema): keep. Moved only by migrations the old code cannot write with, all reversible:
- * migrate back (when the plan could make that step). Anything else: restore.
+ * schema unchanged: keep. Moved only by the release's own compatible or breaks-old-writes migrations
+ * (all reversible): migrate back with its image (when the plan could make that step), rows kept.
+ * Anything else: restore.
  */
 export function decideDatabaseRestore(
   mode: DeploySettings['restoreDatabase'],
@@ -55,20 +55,20 @@ export function decideDatabaseRestore(
   if (now && now === before.schemaFingerprint)
     return keep('the schema is unchanged since the pre-deploy backup');
   const list = migrations?.pending.map(migrationLine).join('; ') ?? '';
-  if (migrations && onlyTheRelease(before, snapshot.database, migrations)) {
-    if (migrations.class === 'compatible')
-      return keep(
-        `the schema moved only by the compatible migrations of the release rolled back from (${list}): ` +
-          'the previous version reads and writes it, so the database is kept, with every record written since',
-      );
-    if (migrations.class === 'breaks-old-writes' && canMigrateBack)
-      return {
-        action: 'migrate-back',
-        why:
-          'the schema moved only by migrations of the release rolled back from that the previous version cannot ' +
-          `write with, all reversible (${list}): they are migrated back, every record kept`,
-      };
-  }
+  // Migrated back rather than kept even when the old code would tolerate the change: the schema must be
+  // the set's again (a promise of its own), and every record in the tables the set has stays.
+  if (
+    migrations &&
+    (migrations.class === 'compatible' || migrations.class === 'breaks-old-writes') &&
+    canMigrateBack &&
+    onlyTheRelease(before, snapshot.database, migrations)
+  )
+    return {
+      action: 'migrate-back',
+      why:
+        `the schema moved only by the release's own reversible migrations (${list}): they are migrated back ` +
+        'with its image, every record kept',
+    };
   return {
     action: 'restore',
     why: `the schema changed since the pre-deploy backup (${before.schemaFingerprint.slice(0, 12)} → ${now.slice(0, 12) || 'unknown'})`,

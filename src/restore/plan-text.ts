@@ -20,11 +20,7 @@ export function formatRestorePlan(
           ? 'always (this scope)'
           : mode === 'never'
             ? '— never (restore-database: never)'
-            : "only if the live schema fingerprint no longer matches the set's" +
-              (m.migrations?.class === 'compatible'
-                ? ` and more moved it than the release's compatible migrations (${m.migrations.pending.map(migrationLine).join('; ')}), which the previous version reads and writes`
-                : '') +
-              ' (restore-database: auto)');
+            : "only if the live schema fingerprint no longer matches the set's (restore-database: auto)");
   return [
     formatPlan([plan.check]),
     `then stop ${x.service} (${x.stopping}) and snapshot what will be overwritten as set ${plan.snapshotId}:`,
@@ -38,7 +34,7 @@ export function formatRestorePlan(
     database,
     ...(plan.migrateBack
       ? [
-          `if only its migrations that the previous version cannot write with moved the schema, they are migrated back instead of restored (every record kept), then checked:`,
+          `if only the release's own reversible migrations (${m.migrations?.pending.map(migrationLine).join('; ') ?? ''}) moved the schema, they are migrated back instead of restored (every record kept), then checked:`,
           formatPlan([plan.migrateBack.step, plan.migrateBack.check]),
         ]
       : []),

@@ -148,7 +148,7 @@ function planMigrateBack(
   fromImage: string,
 ): MigrateBackPlan | null {
   const mig = m.migrations;
-  if (!mig || mig.class !== 'breaks-old-writes' || !fromImage) return null;
+  if (!mig || !(mig.class === 'compatible' || mig.class === 'breaks-old-writes') || !fromImage) return null;
   const apps = [...new Set(mig.pending.map((p) => p.app))];
   // An app with two applied leaves (an unmerged branch) has no single state to go back to.
   if (apps.some((a) => (mig.applied[a] ?? []).length > 1)) return null;
