@@ -28,8 +28,30 @@ export function helperName(id: string): string {
  * A container of the service's image that mounts the (stopped) service's volumes at the same paths
  * and only sleeps: the backup API can run in it when the app itself cannot be exec'd.
  */
-export function startHelperCommand(owner: HelperOwner, serviceContainer: string, image: string): string {
-  return `${argv('docker', 'run', '-d', '--name', helperName(owner.id), ...helperLabelArgs(owner), '--network', 'none', '--volumes-from', serviceContainer, '--entrypoint', 'sh', image, '-c', 'sleep 86400')} >/dev/null`;
+export function startHelperCommand(
+  owner: HelperOwner,
+  serviceContainer: string,
+  image: string,
+  name = helperName(owner.id),
+): string {
+  return `${argv('docker', 'run', '-d', '--name', name, ...helperLabelArgs(owner), '--network', 'none', '--volumes-from', serviceContainer, '--entrypoint', 'sh', image, '-c', 'sleep 86400')} >/dev/null`;
+}
+
+/**
+ * The first lines of a script that works in a named helper: the trap first (a helper created by a
+ * `docker run` cut short is removed too), a leftover of the same name removed, then the helper started.
+ */
+export function helperStartLines(
+  owner: HelperOwner,
+  serviceContainer: string,
+  image: string,
+  name: string,
+): string[] {
+  return [
+    `trap ${quote(`docker rm -f ${name} >/dev/null 2>&1 || true`)} EXIT`,
+    `docker rm -f ${quote(name)} >/dev/null 2>&1 || true`,
+    startHelperCommand(owner, serviceContainer, image, name),
+  ];
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { parseHostJson } from '../host-json.js';
 
 const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 /** Table names as SQLite's catalog has them: the report comes from the host, it is data. */
@@ -28,15 +29,9 @@ export function readCarryOver(
   output: string,
 ): { ok: true; tables: CarryOverCounts; listed: number } | { ok: false; why: string } {
   const line = output.trim().split('\n').pop() ?? '';
-  let json: unknown;
-  try {
-    json = JSON.parse(line, (k, value: unknown) => {
-      if (k === '__proto__') throw new RangeError('a __proto__ key');
-      return value;
-    });
-  } catch {
-    return { ok: false, why: 'the carry-over printed no report' };
-  }
+  const parsed = parseHostJson(line);
+  if (!parsed.ok) return { ok: false, why: 'the carry-over printed no report' };
+  const json = parsed.value;
   const r = v.safeParse(reportSchema, json);
   if (!r.success) return { ok: false, why: `the carry-over report is malformed: ${r.issues[0].message}` };
   return { ok: true, tables: r.output.tables, listed: r.output.listed.length };

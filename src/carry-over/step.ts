@@ -1,5 +1,5 @@
 import type { Step } from '../backup/steps.js';
-import { helperLabelArgs } from '../backup/helper-containers.js';
+import { helperStartLines } from '../backup/helper-containers.js';
 import { argv, bashScript, quote } from '../shell.js';
 import { CARRY_OVER_PY } from './script.js';
 
@@ -25,9 +25,7 @@ export function sqliteCarryOverStep(x: {
   return {
     title: `Carry the writes made since the set over into ${x.sqlitePath}`,
     command: bashScript([
-      `trap ${quote(`docker rm -f ${helper} >/dev/null 2>&1 || true`)} EXIT`,
-      `docker rm -f ${quote(helper)} >/dev/null 2>&1 || true`,
-      `${argv('docker', 'run', '-d', '--name', helper, ...helperLabelArgs(x), '--network', 'none', '--volumes-from', x.appContainer, '--entrypoint', 'sh', x.image, '-c', 'sleep 86400')} >/dev/null`,
+      ...helperStartLines(x, x.appContainer, x.image, helper),
       `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', copy)} < ${quote(x.replacedFile)}`,
       `py=$(${argv('docker', 'exec', helper, 'sh', '-c', 'command -v python3 || command -v python')})`,
       // Mode 0600 before a byte is written: a default ACL on the project dir would widen the umask's.

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { parseHostJson } from '../host-json.js';
 import type { MigrationFacts } from './classify.js';
 import { appliedSchema, migrationName as identifier } from './schema.js';
 
@@ -37,22 +38,13 @@ export function readMigrationFacts(
 ): { ok: true; facts: MigrationFacts } | { ok: false; why: string } {
   const line = output.split('\n').find((l) => l.startsWith(MARKER));
   if (!line) return { ok: false, why: 'the image printed no migration facts' };
-  let json: unknown;
-  try {
-    json = JSON.parse(line.slice(MARKER.length), (key, value: unknown) => {
-      // The schema's records would drop such a key without a word: it is refused instead.
-      if (key === '__proto__') throw new RangeError('a __proto__ key');
-      return value;
-    });
-  } catch (err) {
+  const parsed = parseHostJson(line.slice(MARKER.length));
+  if (!parsed.ok)
     return {
       ok: false,
-      why:
-        err instanceof RangeError
-          ? 'the migration facts hold a __proto__ key'
-          : 'the migration facts are not JSON',
+      why: parsed.proto ? 'the migration facts hold a __proto__ key' : 'the migration facts are not JSON',
     };
-  }
+  const json = parsed.value;
   const r = v.safeParse(factsSchema, json);
   if (!r.success) {
     const i = r.issues[0];

@@ -4,42 +4,57 @@ import { bashScript, quote } from '../shell.js';
 import { MIGRATE_BACK_PY, MIGRATION_FACTS_PY } from './script.js';
 
 /**
- * Asks the new image's Django what it would migrate, in a throwaway container with the service's own
- * configuration and volumes (compose run, no port, no dependencies started), before anything changes.
- * The Python text is one argument of `manage.py shell -c`: constant text, quoted in the one place.
+ * `manage.py shell -c SCRIPT` in a throwaway container of `reference` with the service's own
+ * configuration and volumes (compose run, no port, no dependencies started). The script is constant
+ * text, one argument quoted in the one place; data reaches it as environment values (`env`, validated).
+ * python3: official python images and Debian-based ones both have it (not always `python`).
  */
-export function migrationFactsStep(
+function djangoShellStep(
+  title: string,
   t: ComposeTarget,
   variable: string,
   reference: string,
   service: string,
+  script: string,
+  env: readonly string[] = [],
 ): Step {
   return {
-    title: `Classify the migrations ${reference} would apply`,
+    title,
     command: bashScript([
       `export ${variable}=${quote(reference)}`,
-      // python3: official python images and Debian-based ones both have it (not always `python`).
       composeLine(
         t,
         'run',
         '--rm',
         '--no-deps',
         '-T',
+        ...env.flatMap((e) => ['-e', e]),
         '--entrypoint',
         'python3',
         service,
         'manage.py',
         'shell',
         '-c',
-        MIGRATION_FACTS_PY,
+        script,
       ),
     ]),
   };
 }
 
+/** Asks the new image's Django what it would migrate, before anything changes. */
+export function migrationFactsStep(
+  t: ComposeTarget,
+  variable: string,
+  reference: string,
+  service: string,
+): Step {
+  const title = `Classify the migrations ${reference} would apply`;
+  return djangoShellStep(title, t, variable, reference, service, MIGRATION_FACTS_PY);
+}
+
 /**
  * Migrates the named apps back (`app:migration`, or `app:zero`) with the image of the release rolled
- * back from, in a throwaway container with the service's configuration, while the service is stopped.
+ * back from, while the service is stopped.
  */
 export function migrateBackStep(
   t: ComposeTarget,
@@ -48,26 +63,13 @@ export function migrateBackStep(
   service: string,
   targets: readonly string[],
 ): Step {
-  return {
-    title: `Migrate ${targets.join(', ')} back with ${reference}`,
-    command: bashScript([
-      `export ${variable}=${quote(reference)}`,
-      composeLine(
-        t,
-        'run',
-        '--rm',
-        '--no-deps',
-        '-T',
-        '-e',
-        `EQMD_MIGRATE_BACK_TO=${targets.join(' ')}`,
-        '--entrypoint',
-        'python3',
-        service,
-        'manage.py',
-        'shell',
-        '-c',
-        MIGRATE_BACK_PY,
-      ),
-    ]),
-  };
+  return djangoShellStep(
+    `Migrate ${targets.join(', ')} back with ${reference}`,
+    t,
+    variable,
+    reference,
+    service,
+    MIGRATE_BACK_PY,
+    [`EQMD_MIGRATE_BACK_TO=${targets.join(' ')}`],
+  );
 }

@@ -12,6 +12,7 @@ import { deploy } from './deploy.js';
 import { gatherFacts, type Facts } from './facts.js';
 import { chooseTarget, type RollbackMode } from './rollback-target.js';
 import { rollbackToSet } from './rollback-to-set.js';
+import { snapshotSettings } from './snapshot.js';
 import { healthUrlText, type VerifyReport } from './verify.js';
 
 export interface RollbackDone {
@@ -132,14 +133,7 @@ async function dryRunText(
 ): Promise<string> {
   const snapshot = await backup(
     host,
-    {
-      ...settings,
-      backup: {
-        ...settings.backup,
-        database: plan.database ? settings.backup.database : 'none',
-        volumes: plan.parts.volumes,
-      },
-    },
+    snapshotSettings(settings, { database: !!plan.database, volumes: plan.parts.volumes }),
     log,
     {
       id: plan.snapshotId,

@@ -13,6 +13,25 @@ export interface SnapshotOptions {
 }
 
 /**
+ * The backup settings of a snapshot of these parts: the database only when it is overwritten, the
+ * named volumes, and never a prune (keep 0). Shared by the snapshot and the dry run that prints it.
+ */
+export function snapshotSettings(
+  settings: Settings,
+  what: { database: boolean; volumes: string[] },
+): Settings {
+  return {
+    ...settings,
+    backup: {
+      ...settings.backup,
+      database: what.database ? settings.backup.database : 'none',
+      volumes: what.volumes,
+      keep: 0,
+    },
+  };
+}
+
+/**
  * A set of what is about to be overwritten (the database, the named volumes, the env file), made
  * before any destructive step: it is what lets a rollback be undone and later writes survive. Never
  * prunes (keep 0). A failure is returned, not thrown: the caller then must not overwrite.
@@ -34,16 +53,7 @@ export async function takeSnapshot(
   try {
     const out = await backup(
       host,
-      {
-        ...settings,
-        backup: {
-          ...settings.backup,
-          database: what.database ? settings.backup.database : 'none',
-          volumes: what.volumes,
-          keep: 0,
-        },
-        output: { ...settings.output, dryRun: false },
-      },
+      { ...snapshotSettings(settings, what), output: { ...settings.output, dryRun: false } },
       log,
       {
         id: what.id,

@@ -1,5 +1,5 @@
 import type { Step } from '../backup/steps.js';
-import { helperLabelArgs } from '../backup/helper-containers.js';
+import { helperStartLines } from '../backup/helper-containers.js';
 import { argv, bashScript, quote } from '../shell.js';
 import { SQLITE_VERIFY_PY } from './sqlite-verify.js';
 
@@ -31,10 +31,7 @@ export function sqliteRestoreStep(x: {
   return {
     title: `Restore the SQLite database ${x.sqlitePath} (verified copy, stale -wal/-shm moved aside)`,
     command: bashScript([
-      // The trap first: a helper created by a `docker run` cut short is removed too.
-      `trap ${quote(`docker rm -f ${helper} >/dev/null 2>&1 || true`)} EXIT`,
-      `docker rm -f ${quote(helper)} >/dev/null 2>&1 || true`,
-      `${argv('docker', 'run', '-d', '--name', helper, ...helperLabelArgs(x), '--network', 'none', '--volumes-from', x.appContainer, '--entrypoint', 'sh', x.image, '-c', 'sleep 86400')} >/dev/null`,
+      ...helperStartLines(x, x.appContainer, x.image, helper),
       // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
       argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*.sqlite3', 'sh', dir),
       `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
