@@ -26,7 +26,6 @@ import type { ComposeTarget } from '../src/compose.js';
 import * as deploy from '../src/deploy/commands.js';
 import { parseSettings } from '../src/inputs/parse.js';
 import * as lock from '../src/lock/commands.js';
-import { sqliteCarryOverStep } from '../src/carry-over/step.js';
 import { migrateBackStep, migrationFactsStep } from '../src/migrations/step.js';
 import { probeScript } from '../src/probe.js';
 import { staticFilesCommand } from '../src/verify/commands.js';
@@ -99,6 +98,20 @@ const steps: Step[] = [
     backupFile: '/srv/eqmd/backups/x/database.sqlite3',
     expected: { sha256: 'a', tables: {}, schema: 'b' },
   }),
+  sqliteRestoreStep({
+    id: '20261124T101530Z-3fa9c1',
+    projectDir: '/srv/eqmd',
+    appContainer: 'c0ffee',
+    image: 'eqmd-rollback/eqmd:backup-x',
+    sqlitePath: '/app/database/db.sqlite3',
+    backupFile: '/srv/eqmd/backups/x/database.sqlite3',
+    expected: { sha256: 'a', tables: {}, schema: 'b' },
+    carryOver: {
+      replacedFile: '/srv/eqmd/backups/20261124T101530Z-3fa9c1/database.sqlite3',
+      replacedSha256: 'a'.repeat(64),
+      report: '/srv/eqmd/backups/20261124T101530Z-3fa9c1/carry-over.json',
+    },
+  }),
   ...(['postgres-service', 'database-url'] as const).flatMap((via) => {
     const target: PgTarget = via === 'postgres-service' ? { via, containerId: 'pg1' } : { via, url };
     return [
@@ -132,16 +145,6 @@ const steps: Step[] = [
   lock.breakStaleStep('/srv/eqmd/.eqmd-rollback.lock'),
   { title: 'lock keeper', command: lock.keeperCommand('/srv/eqmd/.eqmd-rollback.lock', 'tok') },
   { title: 'probe', command: probeScript(settings.app, settings.backup.dir) },
-  sqliteCarryOverStep({
-    id: '20261124T101530Z-3fa9c1',
-    projectDir: '/srv/eqmd',
-    appContainer: 'c0ffee',
-    image: 'eqmd-rollback/eqmd:backup-x',
-    sqlitePath: '/app/database/db.sqlite3',
-    replacedFile: '/srv/eqmd/backups/20261124T101530Z-3fa9c1/database.sqlite3',
-    replacedSha256: 'a'.repeat(64),
-    report: '/srv/eqmd/backups/20261124T101530Z-3fa9c1/carry-over.json',
-  }),
   { title: 'static files', command: staticFilesCommand('c0ffee', '/app/staticfiles', ['manifest.json']) },
 ];
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import {
   addRecord,
   resetInstance,
@@ -19,6 +21,7 @@ import {
   runningAppContainers,
   setProblems,
   tempSetsOf,
+  volumePath,
 } from './inject.js';
 
 const h = testHost();
@@ -60,4 +63,64 @@ describe('faults in the plan-made rollback', () => {
     const chose = /^database: (keep|migrate-back|restore):/m.exec(rerun.stdout)?.[1] ?? 'no decision logged';
     return `killed mid-migrate-back; post left the service stopped (overwriting had begun); re-run converged on v1 (its database plan: ${chose}), every row live, v1 writes`;
   });
+
+  fault(
+    20,
+    'kill during a carry-over (a rollback restoring past a destructive release), then the re-run',
+    async () => {
+      resetInstance('a');
+      ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v2' }));
+      ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v9' }));
+      await addRecord(a, 'v9-written');
+      // Many writes since the set: the carry-over runs long enough for the kill to land inside it.
+      const live = join(volumePath(`${a.composeProject}_database`), 'db.sqlite3');
+      sqlite(
+        live,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO records_patient (name, notes, created) SELECT 'bulk-' || i, '', '2026-12-01 10:00:00' FROM n",
+      );
+      // A -wal the CLI created would be root's: the app's user must still open it.
+      sh(`chown --reference=${live} ${live}-wal ${live}-shm 2>/dev/null || true`);
+      const rows = liveNames(a).sort();
+      const inputs = { ...instanceInputs(a), command: 'rollback' };
+      const killed = await runAction(inputs, { env: attempt('7191', 1), killWhen: carrying });
+      assert.equal(killed.code, 128, 'killed while the restore carried the writes over');
+      // Not swapped yet: the live file is still v9's (no ward column), every row in it.
+      const swapped = /\bward\b/.test(sqlite(live, 'PRAGMA table_info(records_patient)'));
+      const post = await runAction(inputs, { env: attempt('7191', 1), dir: killed.dir, post: true });
+      assert.equal(post.code, 0, post.stdout.slice(-2000));
+      const rerun = await runAction(inputs, { env: attempt('7191', 2) });
+      ok(rerun);
+      assert.equal(await servedVersion(a), 'v2');
+      assert.equal(await healthStatus(a), 200);
+      const after = liveNames(a).sort();
+      assert.equal(after.length, rows.length, 'nothing applied twice, nothing lost');
+      assert.deepEqual(after, rows, 'every record, the 20,001 written through v9 included');
+      assert.match(sqlite(live, 'PRAGMA table_info(records_patient)'), /\bward\b/, "v2's schema");
+      await addRecord(a, 'v2-written-after');
+      assert.ok(liveNames(a).includes('v2-written-after'), 'v2 writes');
+      assert.equal(runningAppContainers(a).length, 1);
+      assert.deepEqual(tempSetsOf(a), []);
+      assert.equal(lockHeld(a), false);
+      assert.deepEqual(setProblems(a), []);
+      assert.deepEqual(helperContainers(), []);
+      const carried = /carried over: records_patient (\d+) inserted/.exec(rerun.summary)?.[1];
+      return `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap); re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
+    },
+  );
 });
+
+/** The restore's helper has the replaced database's copy: the carry-over is under way. */
+function carrying(): boolean {
+  const helper = sh('docker ps -q --filter name=eqmd-rollback-restore-').trim().split('\n')[0];
+  if (!helper) return false;
+  try {
+    execFileSync('docker', ['exec', helper, 'test', '-s', '/tmp/eqmd-replaced.sqlite3'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sqlite(file: string, sql: string): string {
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', file, sql], { encoding: 'utf8' });
+}

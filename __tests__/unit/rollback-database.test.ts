@@ -146,3 +146,90 @@ test('the schema unchanged: the database is kept and nothing runs', async () => 
   assert.match((r.parts[0] as { why: string }).why, /the schema is unchanged/);
   assert.equal(host.commands.length, 0);
 });
+
+/** A set whose next release dropped a column: restored, then the writes since carried over. */
+const destructive: Manifest = {
+  ...set('compatible'),
+  migrations: {
+    class: 'destructive',
+    applied: { records: ['0001_initial'] },
+    pending: [
+      {
+        app: 'records',
+        name: '0002_remove_ward',
+        class: 'destructive',
+        operations: [{ op: 'RemoveField', class: 'destructive' }],
+      },
+    ],
+  },
+};
+const snapshotSet = {
+  dir: '/srv/eqmd-a/backups/20261124T120000Z-dddddd',
+  manifest: validManifest({ created: '2026-11-24T12:00:00.000Z', suffix: 'dddddd' }),
+};
+const REPORT = JSON.stringify({
+  tables: { records_patient: { inserted: 3, updated: 1, deleted: 1, listed: 1 } },
+  listed: [
+    { table: 'records_patient', key: 9, reason: 'inserted since; the previous version needs a value' },
+  ],
+});
+
+test('a restore carries the writes since into the verified copy before it is swapped in, and counts them', async () => {
+  for (const [reply, want] of [
+    [`carry_over=${REPORT}\naside=/app/database/.eqmd-aside-x.sqlite3\n`, 'restored'],
+    ['carry_failed=carrying over would break 1 foreign key reference(s)\naside=/a\n', 'failed'],
+    ['carry_over={"tables":{}}\naside=/a\n', 'failed'],
+  ] as const) {
+    const host = new FakeHost();
+    host.on(/Restore the SQLite|eqmd-rollback-restore-/, { stdout: reply });
+    const r = await rollBackDatabase(
+      host,
+      settingsFor('rollback'),
+      silentLog(),
+      planFor(destructive),
+      moved,
+      snapshotSet,
+      'c0ffee',
+    );
+    assert.equal(r.parts[0]!.part, 'database');
+    assert.equal(r.parts[0]!.status, 'restored', 'a failed carry-over leaves the database restored');
+    const carried = r.parts[1]!;
+    assert.equal(carried.part, 'carry-over');
+    assert.equal(carried.status, want, reply);
+    if (carried.status === 'restored' && carried.part === 'carry-over') {
+      assert.deepEqual(carried.tables, {
+        records_patient: { inserted: 3, updated: 1, deleted: 1, listed: 1 },
+      });
+      assert.equal(carried.listed, 1);
+      assert.equal(carried.report, `${snapshotSet.dir}/carry-over.json`);
+    } else assert.match((carried as { why: string }).why, /foreign key|malformed/);
+    const restore = host.commands.map((c) => c.command).find((c) => c.includes('eqmd-rollback-restore-'))!;
+    const [carry, swap] = [restore.indexOf('carry_over='), restore.indexOf('ln -f "$db" "$aside.sqlite3"')];
+    assert.ok(carry > 0 && swap > carry, 'carried over before the swap, in the same script');
+    assert.ok(
+      restore.includes(
+        `${snapshotSet.dir}/${snapshotSet.manifest.files.find((f) => f.role === 'database')!.path}`,
+      ),
+    );
+  }
+});
+
+test('carry-over never: the restore runs without it and nothing is said of it', async () => {
+  const host = new FakeHost();
+  host.on(/eqmd-rollback-restore-/, { stdout: 'aside=/a\n' });
+  const settings = settingsFor('rollback');
+  const r = await rollBackDatabase(
+    host,
+    { ...settings, deploy: { ...settings.deploy, carryOver: 'never' } },
+    silentLog(),
+    planFor(destructive),
+    moved,
+    snapshotSet,
+    'c0ffee',
+  );
+  assert.deepEqual(
+    r.parts.map((p) => p.part),
+    ['database'],
+  );
+  assert.ok(!host.commands.some((c) => c.command.includes('carry_over=')));
+});

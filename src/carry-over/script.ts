@@ -132,5 +132,7 @@ while True:
     report['tables'][table]['inserted'] -= 1
     listed(table, k, 'inserted since; refers to a row of ' + parent + ' that is not there')
 db.execute('COMMIT')
+# Closing the last connection merges the WAL into the file: the swap moves the file alone.
+db.close()
 print(json.dumps(report, separators=(',', ':'), sort_keys=True))
 `;

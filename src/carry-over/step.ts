@@ -1,37 +1,40 @@
-import type { Step } from '../backup/steps.js';
-import { helperStartLines } from '../backup/helper-containers.js';
-import { argv, bashScript, quote } from '../shell.js';
+import { argv, quote } from '../shell.js';
 import { CARRY_OVER_PY } from './script.js';
 
-/**
- * Carries the writes made since the set into the restored SQLite file (the service stopped), through a
- * helper container of the previous release's image mounting the service's volumes: the replaced
- * database (the pre-restore snapshot's copy, on the host) is copied into the helper, checked against
- * its checksum, and compared there. The report (keys and reasons, no values: still medical context)
- * is kept beside the snapshot, mode 0600, and printed for the counts.
- */
-export function sqliteCarryOverStep(x: {
-  id: string;
-  projectDir: string;
-  appContainer: string;
-  image: string;
-  sqlitePath: string;
+/** Where the carry-over's outcome is in the restore step's output: `carry_over=<report>` or `carry_failed=<why>`. */
+export const CARRIED_KEY = 'carry_over';
+export const CARRY_FAILED_KEY = 'carry_failed';
+
+/** The replaced database the carry-over reads: the pre-restore snapshot's copy, and where its report goes. */
+export interface SqliteCarry {
   replacedFile: string;
   replacedSha256: string;
+  /** On the host, in the snapshot's set: keys and reasons (still medical context), mode 0600. */
   report: string;
-}): Step {
-  const helper = `eqmd-rollback-carry-${x.id}`;
-  const copy = `/tmp/eqmd-replaced-${x.id}.sqlite3`;
-  return {
-    title: `Carry the writes made since the set over into ${x.sqlitePath}`,
-    command: bashScript([
-      ...helperStartLines(x, x.appContainer, x.image, helper),
-      `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', copy)} < ${quote(x.replacedFile)}`,
-      `py=$(${argv('docker', 'exec', helper, 'sh', '-c', 'command -v python3 || command -v python')})`,
-      // Mode 0600 before a byte is written: a default ACL on the project dir would widen the umask's.
-      `install -m 600 /dev/null ${quote(`${x.report}.part`)}`,
-      `${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(x.sqlitePath, copy, x.replacedSha256)} <<'PY' | tee ${quote(`${x.report}.part`)}\n${CARRY_OVER_PY}\nPY`,
-      `mv -f ${quote(`${x.report}.part`)} ${quote(x.report)}`,
-    ]),
-  };
+}
+
+/**
+ * Lines of the SQLite restore script that carry the writes made since the set into the verified
+ * restored copy `live` before it is swapped in: a kill before the swap leaves the live database as it
+ * was (the re-run snapshots it again and carries again); after it, the swapped-in file already holds
+ * the carried rows. Run in the restore's helper (the previous release's image, the service's volumes):
+ * the replaced database is copied into it, checked against its checksum, and compared there. A
+ * carry-over that fails leaves the copy as restored (its transaction never commits) and says why on a
+ * `carry_failed=` line; the restore goes on: the rows stay in the snapshot.
+ */
+export function sqliteCarryOverLines(helper: string, live: string, x: SqliteCarry): string[] {
+  const copy = `/tmp/eqmd-replaced.sqlite3`;
+  const part = `${x.report}.part`;
+  return [
+    `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', copy)} < ${quote(x.replacedFile)}`,
+    // Mode 0600 before a byte is written: a default ACL on the project dir would widen the umask's.
+    `install -m 600 /dev/null ${quote(part)}`,
+    `if err=$(${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(live, copy, x.replacedSha256)} 2>&1 >${quote(part)} <<'PY'\n${CARRY_OVER_PY}\nPY\n); then`,
+    `  mv -f ${quote(part)} ${quote(x.report)}`,
+    `  printf '${CARRIED_KEY}=%s\\n' "$(tail -n 1 ${quote(x.report)})"`,
+    'else',
+    `  rm -f ${quote(part)}`,
+    `  printf '${CARRY_FAILED_KEY}=%s\\n' "$(printf '%s\\n' "$err" | tail -n 1)"`,
+    'fi',
+  ];
 }

@@ -12,6 +12,7 @@ import {
   type PgTarget,
 } from '../restore/postgres.js';
 import { sqliteRestoreStep } from '../restore/sqlite.js';
+import { CARRIED_KEY, CARRY_FAILED_KEY, type SqliteCarry } from '../carry-over/step.js';
 import { verifySetStep } from '../restore/checksums.js';
 import type { Settings } from '../settings.js';
 import { runStep } from './run-step.js';
@@ -20,6 +21,8 @@ export interface RestoredDatabase {
   /** What now holds the replaced data: the SQLite file or PostgreSQL database moved aside. */
   aside: string;
   detail: string;
+  /** When a carry-over was asked for: its report line, or why it failed (the restore went on). */
+  carried?: { ok: true; report: string } | { ok: false; why: string };
 }
 
 /**
@@ -34,6 +37,8 @@ export async function restoreDatabase(
   set: { manifest: Manifest; dir: string },
   appContainerId: string,
   id: string,
+  /** SQLite: carry the writes made since the set into the restored copy before it is swapped in. */
+  carryOver?: SqliteCarry,
 ): Promise<RestoredDatabase> {
   const { manifest: m } = set;
   const db = m.database;
@@ -54,11 +59,20 @@ export async function restoreDatabase(
         sqlitePath: db.source,
         backupFile: `${set.dir}/${db.file}`,
         expected: { sha256: file.sha256, tables: db.tables, schema: db.schemaFingerprint },
+        carryOver,
       }),
     );
-    const aside = parseKeyValues(out).find((x) => x.key === 'aside')?.value ?? '';
+    const kv = new Map(parseKeyValues(out).map((x) => [x.key, x.value]));
+    const aside = kv.get('aside') ?? '';
+    const report = kv.get(CARRIED_KEY);
     return {
       aside,
+      ...(carryOver && {
+        carried:
+          report !== undefined
+            ? { ok: true as const, report }
+            : { ok: false as const, why: kv.get(CARRY_FAILED_KEY) || 'the carry-over printed no report' },
+      }),
       detail: `SQLite ${db.source} restored from ${m.id} (${Object.values(db.tables).reduce((a, b) => a + b, 0)} rows verified)`,
     };
   }

@@ -5,9 +5,9 @@ import type { RemoteHost } from '../remote-host.js';
 import type { PartOutcome } from '../restore/outcome.js';
 import type { MigrateBackPlan, RestorePlan, SetOnHost } from '../restore/plan.js';
 import { readCarryOver } from '../carry-over/read.js';
-import { sqliteCarryOverStep } from '../carry-over/step.js';
+import type { SqliteCarry } from '../carry-over/step.js';
 import type { Settings } from '../settings.js';
-import { restoreDatabase } from './restore.js';
+import { restoreDatabase, type RestoredDatabase } from './restore.js';
 import { runStep } from './run-step.js';
 
 /**
@@ -53,24 +53,20 @@ export async function rollBackDatabase(
     notes.push(`migrating back failed (${failed}): the database is restored from ${m.id} instead`);
     log.warning(notes.at(-1)!);
   }
+  const carry = carryOverSource(settings, plan, snapshotSet);
   try {
-    const r = await restoreDatabase(host, settings, log, plan.target, stoppedId, plan.snapshotId);
+    const r = await restoreDatabase(
+      host,
+      settings,
+      log,
+      plan.target,
+      stoppedId,
+      plan.snapshotId,
+      carry.source ?? undefined,
+    );
     const aside = r.aside && !r.detail.includes(r.aside) ? `; the replaced data is kept as ${r.aside}` : '';
     const restored: PartOutcome = { part: 'database', status: 'restored', account: r.detail + aside };
-    const carried: PartOutcome[] =
-      plan.database.mode !== 'auto' || settings.deploy.carryOver === 'never'
-        ? []
-        : plan.carryOver
-          ? await carryOver(host, settings, log, plan, snapshotSet, stoppedId)
-          : [
-              {
-                part: 'carry-over',
-                status: 'skipped',
-                name: m.database.kind,
-                why: `carry-over is done for SQLite only so far (this is ${m.database.kind})`,
-              },
-            ];
-    return { parts: [restored, ...carried], notes };
+    return { parts: [restored, ...carriedPart(m, carry, r.carried)], notes };
   } catch (err) {
     log.warning(`database restore failed: ${(err as Error).message}`);
     const why = (err as Error).message.split('\n')[0] ?? '';
@@ -78,54 +74,58 @@ export async function rollBackDatabase(
   }
 }
 
+type CarrySource = { source: SqliteCarry | null; skipped: string | null; failed: string | null };
+
 /**
- * After a restore decided by plan: the writes made since the set, carried over from the snapshot's copy
- * of the replaced database. A failure leaves the restored database as restored (the transaction never
- * commits) and is reported as a failed part: the rollback is incomplete, the rows are in the snapshot.
+ * Whether a restore carries the writes made since the set over, and from what: the pre-restore
+ * snapshot's copy of the replaced database. Only after a restore decided by plan, and SQLite so far.
  */
-async function carryOver(
-  host: RemoteHost,
-  settings: Settings,
-  log: Log,
-  plan: RestorePlan,
-  snapshotSet: SetOnHost | null,
-  stoppedId: string,
-): Promise<PartOutcome[]> {
+function carryOverSource(settings: Settings, plan: RestorePlan, snapshotSet: SetOnHost | null): CarrySource {
   const m = plan.target.manifest;
-  const fail = (why: string): PartOutcome[] => [
-    { part: 'carry-over', status: 'failed', name: 'sqlite', why },
-  ];
+  const none = { source: null, skipped: null, failed: null };
+  if (plan.database?.mode !== 'auto' || settings.deploy.carryOver === 'never') return none;
+  if (!plan.carryOver)
+    return { ...none, skipped: `carry-over is done for SQLite only so far (this is ${m.database.kind})` };
   const replaced = snapshotSet?.manifest.files.find((f) => f.role === 'database');
   if (!snapshotSet || !replaced || m.database.kind !== 'sqlite')
-    return fail('the pre-restore snapshot holds no copy of the replaced database');
-  const report = `${snapshotSet.dir}/carry-over.json`;
-  const step = sqliteCarryOverStep({
-    id: plan.snapshotId,
-    projectDir: settings.app.projectDir,
-    appContainer: stoppedId,
-    image: m.image.backupTag,
-    sqlitePath: m.database.source,
-    replacedFile: `${snapshotSet.dir}/${replaced.path}`,
-    replacedSha256: replaced.sha256,
-    report,
-  });
-  try {
-    const read = readCarryOver((await log.group(step.title, () => runStep(host, step, log))).toString());
-    if (!read.ok) return fail(read.why);
-    return [
-      {
-        part: 'carry-over',
-        status: 'restored',
-        from: m.id,
-        tables: read.tables,
-        listed: read.listed,
-        report,
-      },
-    ];
-  } catch (err) {
-    log.warning(`carry-over failed: ${(err as Error).message}`);
-    return fail((err as Error).message.split('\n')[0] ?? 'unknown');
-  }
+    return { ...none, failed: 'the pre-restore snapshot holds no copy of the replaced database' };
+  return {
+    ...none,
+    source: {
+      replacedFile: `${snapshotSet.dir}/${replaced.path}`,
+      replacedSha256: replaced.sha256,
+      report: `${snapshotSet.dir}/carry-over.json`,
+    },
+  };
+}
+
+/**
+ * The carry-over's part of the outcome. A failed one left the restored database as restored (its
+ * transaction never committed): the rollback is incomplete, the rows are in the snapshot.
+ */
+function carriedPart(
+  m: RestorePlan['target']['manifest'],
+  c: CarrySource,
+  carried: RestoredDatabase['carried'],
+): PartOutcome[] {
+  const kind = m.database.kind;
+  if (c.skipped) return [{ part: 'carry-over', status: 'skipped', name: kind, why: c.skipped }];
+  if (c.failed) return [{ part: 'carry-over', status: 'failed', name: kind, why: c.failed }];
+  if (!c.source) return [];
+  if (!carried?.ok)
+    return [{ part: 'carry-over', status: 'failed', name: kind, why: carried?.why ?? 'no carry-over ran' }];
+  const read = readCarryOver(carried.report);
+  if (!read.ok) return [{ part: 'carry-over', status: 'failed', name: kind, why: read.why }];
+  return [
+    {
+      part: 'carry-over',
+      status: 'restored',
+      from: m.id,
+      tables: read.tables,
+      listed: read.listed,
+      report: c.source.report,
+    },
+  ];
 }
 
 /** '' when the release's migrations were undone and Django reports the set's state again; else why not. */

@@ -2,13 +2,15 @@ import type { Step } from '../backup/steps.js';
 import { helperStartLines } from '../backup/helper-containers.js';
 import { argv, bashScript, quote } from '../shell.js';
 import { SQLITE_VERIFY_PY } from './sqlite-verify.js';
+import { sqliteCarryOverLines, type SqliteCarry } from '../carry-over/step.js';
 
 /**
  * Restores the SQLite file into its volume while the service is stopped, through a helper container
  * of an image already on the host that mounts the service's volumes at the same paths. The copy is
  * written to a temp name and verified (checksum, integrity, rows, schema); then the old file is
  * hard-linked aside, its -wal/-shm are moved aside (a stale WAL would be replayed over the restored
- * file), and the temp file is renamed into place.
+ * file), and the temp file is renamed into place. With `carryOver`, the writes made since the set
+ * are carried into the verified copy before the swap (see sqliteCarryOverLines).
  */
 export function sqliteRestoreStep(x: {
   id: string;
@@ -18,6 +20,7 @@ export function sqliteRestoreStep(x: {
   sqlitePath: string;
   backupFile: string;
   expected: { sha256: string; tables: Record<string, number>; schema: string };
+  carryOver?: SqliteCarry;
 }): Step {
   const helper = `eqmd-rollback-restore-${x.id}`;
   const dir = x.sqlitePath.replace(/\/[^/]*$/, '') || '/';
@@ -25,18 +28,22 @@ export function sqliteRestoreStep(x: {
   const aside = `${dir}/.eqmd-aside-${x.id}`;
   const swap =
     'set -e; db=$1; tmp=$2; aside=$3; ' +
+    // A WAL left beside the copy would hold carried rows the rename leaves behind.
+    '[ ! -s "$tmp-wal" ] || { echo "the restored copy has an unmerged WAL: not swapped in" >&2; exit 1; }; ' +
+    'rm -f "$tmp-wal" "$tmp-shm"; ' +
     '[ ! -e "$db" ] || ln -f "$db" "$aside.sqlite3"; ' +
     'for s in -wal -shm -journal; do [ ! -e "$db$s" ] || mv -f "$db$s" "$aside$s"; done; ' +
     'mv -f "$tmp" "$db"; sync';
   return {
-    title: `Restore the SQLite database ${x.sqlitePath} (verified copy, stale -wal/-shm moved aside)`,
+    title: `Restore the SQLite database ${x.sqlitePath} (verified copy${x.carryOver ? ', writes since carried over' : ''}, stale -wal/-shm moved aside)`,
     command: bashScript([
       ...helperStartLines(x, x.appContainer, x.image, helper),
       // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
-      argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*.sqlite3', 'sh', dir),
+      argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*', 'sh', dir),
       `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
       `py=$(${argv('docker', 'exec', helper, 'sh', '-c', 'command -v python3 || command -v python')})`,
       `${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(tmp, JSON.stringify(x.expected))} <<'PY'\n${SQLITE_VERIFY_PY}\nPY`,
+      ...(x.carryOver ? sqliteCarryOverLines(helper, tmp, x.carryOver) : []),
       argv('docker', 'exec', helper, 'sh', '-c', swap, 'sh', x.sqlitePath, tmp, aside),
       `echo ${quote(`aside=${aside}.sqlite3`)}`,
     ]),
