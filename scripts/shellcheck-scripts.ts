@@ -39,6 +39,7 @@ import {
   type PgTarget,
 } from '../src/restore/postgres.js';
 import { sqliteRestoreStep } from '../src/restore/sqlite.js';
+import { pgCarryOverStep } from '../src/carry-over/pg-step.js';
 import { volumeRestoreStep } from '../src/restore/volume.js';
 
 const ID = '20261124T101530Z-abcdef';
@@ -118,6 +119,7 @@ const steps: Step[] = [
       pgRestoreIntoNewStep(target, '/srv/eqmd/backups/x/database.dump', ['public.t']),
       pgSwapStep(target, ID),
       pgCanRestoreStep(target),
+      pgCarryOverStep(target, '/srv/eqmd/backups/20261124T101530Z-3fa9c1/carry-over.json'),
       pgDropNewStep(target),
     ];
   }),

@@ -160,6 +160,57 @@ describe('rollback', () => {
     assert.match(sqliteRows(live), /written-by-v2-after-the-rollback/);
   });
 
+  test('PostgreSQL: a destructive release (v9) rolled back: restored, and the inserts, updates and deletes made since carried over', async () => {
+    resetInstance('b');
+    assert.equal((await run(b, { command: 'deploy', version: 'v2' })).code, 0);
+    pgExec(
+      "UPDATE records_patient SET ward = 'north' WHERE id IN (SELECT id FROM records_patient ORDER BY id LIMIT 3)",
+    );
+    const before = Number(pgExec('SELECT count(*) FROM records_patient'));
+    const d = await run(b, { command: 'deploy', version: 'v9' });
+    assert.equal(d.code, 0, d.stdout.slice(-3000));
+    await addRecord(b, 'written-by-v9-first');
+    await addRecord(b, 'written-by-v9-second');
+    // What the app would do through v9: change a record, remove another.
+    pgExec(
+      "UPDATE records_patient SET notes = 'changed-through-v9' WHERE id = (SELECT min(id) FROM records_patient)",
+    );
+    pgExec(
+      'DELETE FROM records_patient WHERE id = (SELECT id FROM records_patient ORDER BY id OFFSET 3 LIMIT 1)',
+    );
+    const r = await run(b, { command: 'rollback' });
+    assert.equal(r.code, 0, r.stdout.slice(-3000));
+    assert.equal(await version(b), 'v2');
+    assert.match(r.summary, /PostgreSQL restored from \S+ into a fresh database and swapped in/);
+    assert.match(
+      r.summary,
+      /writes made since \S+ carried over: public\.records_patient 2 inserted, 1 updated, 1 deleted/,
+    );
+    assert.equal(
+      Number(pgExec('SELECT count(*) FROM records_patient')),
+      before + 1,
+      '+2 written, -1 deleted',
+    );
+    assert.match(
+      pgExec('SELECT name FROM records_patient ORDER BY id'),
+      /written-by-v9-first\nwritten-by-v9-second/,
+    );
+    assert.equal(pgExec('SELECT notes FROM records_patient ORDER BY id LIMIT 1'), 'changed-through-v9');
+    assert.equal(
+      pgExec("SELECT count(*) FROM records_patient WHERE ward = 'north'"),
+      '3',
+      'the dropped values are back',
+    );
+    const snap = manifestOf(r);
+    assert.equal(statSync(join(setDir(b, snap.id), 'carry-over.json')).mode & 0o777, 0o600);
+    await addRecord(b, 'written-by-v2-after-the-rollback');
+    assert.match(
+      pgExec('SELECT name FROM records_patient ORDER BY id DESC LIMIT 1'),
+      /written-by-v2-after/,
+      'the sequence moved past the carried ids',
+    );
+  });
+
   test('a named version is pulled, backed up first, switched and verified', async () => {
     resetInstance('a');
     const r = await run(a, { command: 'rollback', version: 'v5' });

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
   addRecord,
+  pgQuery,
   resetInstance,
   runAction,
   servedVersion,
@@ -25,7 +26,7 @@ import {
 } from './inject.js';
 
 const h = testHost();
-const { a } = h.instances;
+const { a, b } = h.instances;
 const ok = (r: ActionRun) => assert.equal(r.code, 0, r.stdout.slice(-3000));
 const attempt = (runId: string, n: number) => ({ GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: String(n) });
 /** A one-off container of the project runs: compose run, here the migrate-back. */
@@ -107,6 +108,55 @@ describe('faults in the plan-made rollback', () => {
       return `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap); re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
     },
   );
+
+  fault(20, 'kill during a PostgreSQL carry-over (compose v1), then the re-run', async () => {
+    resetInstance('b');
+    ok(await runAction({ ...instanceInputs(b), command: 'deploy', version: 'v2' }));
+    ok(await runAction({ ...instanceInputs(b), command: 'deploy', version: 'v9' }));
+    await addRecord(b, 'v9-written');
+    pgQuery(
+      b,
+      "INSERT INTO records_patient (name, notes, created) SELECT 'bulk-' || i, '', now() FROM generate_series(1, 20000) i",
+    );
+    const rows = liveNames(b).sort();
+    const inputs = { ...instanceInputs(b), command: 'rollback' };
+    const killed = await runAction(inputs, { env: attempt('7192', 1), killWhen: pgCarrying });
+    assert.equal(killed.code, 128, 'killed while the carry-over ran in the restored database');
+    const swapped =
+      pgQuery(b, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'ward'").trim() !== '0';
+    const post = await runAction(inputs, { env: attempt('7192', 1), dir: killed.dir, post: true });
+    assert.equal(post.code, 0, post.stdout.slice(-2000));
+    const rerun = await runAction(inputs, { env: attempt('7192', 2) });
+    ok(rerun);
+    assert.equal(await servedVersion(b), 'v2');
+    assert.equal(await healthStatus(b), 200);
+    const after = liveNames(b).sort();
+    assert.equal(after.length, rows.length, 'nothing applied twice, nothing lost');
+    assert.deepEqual(after, rows, 'every record, the 20,001 written through v9 included');
+    await addRecord(b, 'v2-written-after');
+    assert.ok(liveNames(b).includes('v2-written-after'), 'v2 writes: the sequence is past the carried ids');
+    assert.equal(runningAppContainers(b).length, 1);
+    assert.deepEqual(tempSetsOf(b), []);
+    assert.equal(lockHeld(b), false);
+    assert.deepEqual(setProblems(b), []);
+    const carried = /carried over: public\.records_patient (\d+) inserted/.exec(rerun.summary)?.[1];
+    return `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap); re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept'}), all ${rows.length} rows live once, v2 writes`;
+  });
+
+  /** The carry-over's stream or its transaction is at work in the restored database. */
+  function pgCarrying(): boolean {
+    try {
+      return (
+        pgQuery(
+          b,
+          "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE '%_eqmd_restore' AND state <> 'idle' AND query LIKE '%eqmd_carry%'",
+          'postgres',
+        ).trim() !== '0'
+      );
+    } catch {
+      return false;
+    }
+  }
 });
 
 /** The restore's helper has the replaced database's copy: the carry-over is under way. */

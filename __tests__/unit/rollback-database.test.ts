@@ -233,3 +233,53 @@ test('carry-over never: the restore runs without it and nothing is said of it', 
   );
   assert.ok(!host.commands.some((c) => c.command.includes('carry_over=')));
 });
+
+test('PostgreSQL: the writes since are carried into the restored database before the swap; a failed carry-over still swaps', async () => {
+  const pg: Manifest = {
+    ...destructive,
+    files: destructive.files.map((f) => (f.role === 'database' ? { ...f, path: 'database.dump' } : f)),
+    database: {
+      kind: 'postgres',
+      via: 'postgres-service',
+      source: 'postgres',
+      file: 'database.dump',
+      integrity: 'ok',
+      schemaFingerprint: 'a'.repeat(64),
+      tables: { 'public.records_patient': 50 },
+    },
+  };
+  const movedPg: SnapshotResult = {
+    ok: true,
+    id: moved.id,
+    database: { ...pg.database, schemaFingerprint: 'b'.repeat(64) } as Manifest['database'],
+  };
+  for (const [reply, want] of [
+    [`carry_over=${REPORT.replace('"records_patient"', '"public.records_patient"')}\n`, 'restored'],
+    ['carry_failed=the export stream is incomplete: nothing carried\n', 'failed'],
+  ] as const) {
+    const host = new FakeHost({
+      serviceContainers: async () => [{ id: 'pg1', running: true } as never],
+    });
+    host.on(/_eqmd_restore/, { stdout: 'count=public.records_patient|50\n' });
+    host.on(/Carry the writes|eqmd_carry\.stream/, { stdout: reply });
+    host.on(/ALTER DATABASE/, { stdout: 'aside=postgres_eqmd_aside_x\n' });
+    const r = await rollBackDatabase(
+      host,
+      settingsFor('rollback'),
+      silentLog(),
+      planFor(pg),
+      movedPg,
+      snapshotSet,
+      'c0ffee',
+    );
+    assert.equal(r.parts[0]!.status, 'restored', JSON.stringify(r.parts));
+    assert.equal(r.parts[1]!.part, 'carry-over');
+    assert.equal(r.parts[1]!.status, want);
+    const ran = host.commands.map((c) => c.command);
+    const [carry, swap] = [
+      ran.findIndex((c) => c.includes('eqmd_carry.stream')),
+      ran.findIndex((c) => c.includes('ALTER DATABASE')),
+    ];
+    assert.ok(carry > 0 && swap > carry, 'carried over into the restored database, then swapped');
+  }
+});

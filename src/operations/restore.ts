@@ -13,9 +13,13 @@ import {
 } from '../restore/postgres.js';
 import { sqliteRestoreStep } from '../restore/sqlite.js';
 import { CARRIED_KEY, CARRY_FAILED_KEY, type SqliteCarry } from '../carry-over/step.js';
+import { pgCarryOverStep } from '../carry-over/pg-step.js';
 import { verifySetStep } from '../restore/checksums.js';
 import type { Settings } from '../settings.js';
 import { runStep } from './run-step.js';
+
+/** Where the carry-over's report goes; SQLite also names the replaced database's copy. */
+export type CarryOver = { report: string } | SqliteCarry;
 
 export interface RestoredDatabase {
   /** What now holds the replaced data: the SQLite file or PostgreSQL database moved aside. */
@@ -37,8 +41,11 @@ export async function restoreDatabase(
   set: { manifest: Manifest; dir: string },
   appContainerId: string,
   id: string,
-  /** SQLite: carry the writes made since the set into the restored copy before it is swapped in. */
-  carryOver?: SqliteCarry,
+  /**
+   * Carry the writes made since the set into the restored copy before it is swapped in: from the
+   * snapshot's copy (SQLite) or from the live database itself, not replaced yet (PostgreSQL).
+   */
+  carryOver?: CarryOver,
 ): Promise<RestoredDatabase> {
   const { manifest: m } = set;
   const db = m.database;
@@ -59,20 +66,13 @@ export async function restoreDatabase(
         sqlitePath: db.source,
         backupFile: `${set.dir}/${db.file}`,
         expected: { sha256: file.sha256, tables: db.tables, schema: db.schemaFingerprint },
-        carryOver,
+        carryOver: carryOver && 'replacedFile' in carryOver ? carryOver : undefined,
       }),
     );
-    const kv = new Map(parseKeyValues(out).map((x) => [x.key, x.value]));
-    const aside = kv.get('aside') ?? '';
-    const report = kv.get(CARRIED_KEY);
+    const aside = parseKeyValues(out).find((x) => x.key === 'aside')?.value ?? '';
     return {
       aside,
-      ...(carryOver && {
-        carried:
-          report !== undefined
-            ? { ok: true as const, report }
-            : { ok: false as const, why: kv.get(CARRY_FAILED_KEY) || 'the carry-over printed no report' },
-      }),
+      ...(carryOver && { carried: carriedBy(out) }),
       detail: `SQLite ${db.source} restored from ${m.id} (${Object.values(db.tables).reduce((a, b) => a + b, 0)} rows verified)`,
     };
   }
@@ -89,12 +89,24 @@ export async function restoreDatabase(
       `the restored PostgreSQL database does not match the manifest (${wrong.join('; ')}); the live database was not touched`,
     );
   }
+  // Before the swap: a kill leaves the live database untouched, the re-run carries again.
+  const carried = carryOver && carriedBy(await step(pgCarryOverStep(target, carryOver.report)));
   const swapped = await step(pgSwapStep(target, id));
   const aside = parseKeyValues(swapped).find((x) => x.key === 'aside')?.value ?? '';
   return {
     aside,
     detail: `PostgreSQL restored from ${m.id} into a fresh database and swapped in (${counts.length} tables verified); the replaced database is kept as ${aside}`,
+    ...(carried && { carried }),
   };
+}
+
+/** The carry-over's outcome in a step's output: its report line, or why it failed. */
+function carriedBy(out: string): NonNullable<RestoredDatabase['carried']> {
+  const kv = new Map(parseKeyValues(out).map((x) => [x.key, x.value]));
+  const report = kv.get(CARRIED_KEY);
+  return report !== undefined
+    ? { ok: true, report }
+    : { ok: false, why: kv.get(CARRY_FAILED_KEY) || 'the carry-over printed no report' };
 }
 
 /** How the set's PostgreSQL database is reached for a restore: as it was dumped. */

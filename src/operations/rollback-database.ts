@@ -5,9 +5,8 @@ import type { RemoteHost } from '../remote-host.js';
 import type { PartOutcome } from '../restore/outcome.js';
 import type { MigrateBackPlan, RestorePlan, SetOnHost } from '../restore/plan.js';
 import { readCarryOver } from '../carry-over/read.js';
-import type { SqliteCarry } from '../carry-over/step.js';
 import type { Settings } from '../settings.js';
-import { restoreDatabase, type RestoredDatabase } from './restore.js';
+import { restoreDatabase, type CarryOver, type RestoredDatabase } from './restore.js';
 import { runStep } from './run-step.js';
 
 /**
@@ -74,28 +73,28 @@ export async function rollBackDatabase(
   }
 }
 
-type CarrySource = { source: SqliteCarry | null; skipped: string | null; failed: string | null };
+type CarrySource = { source: CarryOver | null; failed: string | null };
 
 /**
  * Whether a restore carries the writes made since the set over, and from what: the pre-restore
- * snapshot's copy of the replaced database. Only after a restore decided by plan, and SQLite so far.
+ * snapshot's copy of the replaced database (SQLite), or the live one before it is replaced (PostgreSQL).
+ * Only after a restore decided by plan; the snapshot must hold the replaced database (the report's place,
+ * and the rows' if the carry-over fails).
  */
 function carryOverSource(settings: Settings, plan: RestorePlan, snapshotSet: SetOnHost | null): CarrySource {
   const m = plan.target.manifest;
-  const none = { source: null, skipped: null, failed: null };
+  const none = { source: null, failed: null };
   if (plan.database?.mode !== 'auto' || settings.deploy.carryOver === 'never') return none;
-  if (!plan.carryOver)
-    return { ...none, skipped: `carry-over is done for SQLite only so far (this is ${m.database.kind})` };
+  if (!plan.carryOver) return none;
   const replaced = snapshotSet?.manifest.files.find((f) => f.role === 'database');
-  if (!snapshotSet || !replaced || m.database.kind !== 'sqlite')
+  if (!snapshotSet || !replaced)
     return { ...none, failed: 'the pre-restore snapshot holds no copy of the replaced database' };
+  const report = `${snapshotSet.dir}/carry-over.json`;
+  // PostgreSQL reads the live database, not replaced yet; its dump in the snapshot is the fallback.
+  if (m.database.kind === 'postgres') return { ...none, source: { report } };
   return {
     ...none,
-    source: {
-      replacedFile: `${snapshotSet.dir}/${replaced.path}`,
-      replacedSha256: replaced.sha256,
-      report: `${snapshotSet.dir}/carry-over.json`,
-    },
+    source: { replacedFile: `${snapshotSet.dir}/${replaced.path}`, replacedSha256: replaced.sha256, report },
   };
 }
 
@@ -109,7 +108,6 @@ function carriedPart(
   carried: RestoredDatabase['carried'],
 ): PartOutcome[] {
   const kind = m.database.kind;
-  if (c.skipped) return [{ part: 'carry-over', status: 'skipped', name: kind, why: c.skipped }];
   if (c.failed) return [{ part: 'carry-over', status: 'failed', name: kind, why: c.failed }];
   if (!c.source) return [];
   if (!carried?.ok)

@@ -49,7 +49,7 @@ export interface RestorePlan {
    * state is the set's again. Run only if the decision at the moment says so.
    */
   migrateBack: MigrateBackPlan | null;
-  /** After a restore decided by plan (auto), carry the writes made since the set over (SQLite). */
+  /** After a restore decided by plan (auto), carry the writes made since the set over. */
   carryOver: boolean;
   volumes: { name: string; entries: number; step: Step }[];
   retag: Step | null;
@@ -119,7 +119,7 @@ export function planRestore(x: {
       x.carryOver === 'auto' &&
       parts.database === 'per-setting' &&
       x.restoreDatabase === 'auto' &&
-      m.database.kind === 'sqlite',
+      m.database.kind !== 'none',
     volumes: parts.volumes.flatMap((name) => {
       const v = m.volumes.find((y) => y.name === name);
       if (!v) return [];

@@ -6,7 +6,7 @@ export type PgTarget =
   { via: 'postgres-service'; containerId: string } | { via: 'database-url'; url: PostgresUrl };
 
 /** Shell prelude defining `pg TOOL ARGS…` and `$db` for either way of reaching PostgreSQL. */
-function pgPrelude(t: PgTarget): string[] {
+export function pgPrelude(t: PgTarget): string[] {
   if (t.via === 'postgres-service') {
     const env =
       'PGPASSWORD="${POSTGRES_PASSWORD:-$(cat "${POSTGRES_PASSWORD_FILE:-/dev/null}")}"; ' +
@@ -25,7 +25,7 @@ function pgPrelude(t: PgTarget): string[] {
   ];
 }
 
-function pgStdin(t: PgTarget): Pick<Step, 'stdin' | 'stdinNote'> {
+export function pgStdin(t: PgTarget): Pick<Step, 'stdin' | 'stdinNote'> {
   return t.via === 'database-url' ? { stdin: `${t.url.password}\n`, stdinNote: 'the database password' } : {};
 }
 

@@ -1,0 +1,268 @@
+/**
+ * First half of the PostgreSQL carry-over: run with `psql -X -q -v ON_ERROR_STOP=1 -d OLD` (OLD = the
+ * replaced database, the failed release's schema with every write made since the set) with this text
+ * on stdin; its stdout is the stream the second half reads. Read-only: one REPEATABLE READ READ ONLY
+ * transaction, so every table comes from the same snapshot and nothing is created in OLD.
+ *
+ * The stream is COPY text format (so any value round-trips byte for byte) with four columns
+ * `schema, table, kind, doc`, one line each:
+ * - `columns`: a table of OLD (every schema but pg_catalog, information_schema, pg_toast*, pg_temp*
+ *   and the staging schema `eqmd_carry`); doc = `{"columns": [names in order], "key": the
+ *   single-column primary key or null, "last": the last value of that key's sequence or null}`;
+ * - `row`: one row of that table, doc = `row_to_json` of the whole row (types are restored on the
+ *   other side from the restored schema's catalog);
+ * - `end`: the last line, written only when every table went out: a stream without it is cut short.
+ * Session settings fix every text form that could differ between the two sessions (encoding, time
+ * zone, float digits, bytea, interval). Constant text: names are spliced with %I/%L, never a value.
+ */
+export const PG_CARRY_OVER_EXPORT_SQL = `\\set ON_ERROR_STOP 1
+\\set QUIET 1
+-- The same text form of every value in both sessions (the comparison is on that form), and no
+-- timeout configured for the app cutting the one long statement short.
+SET client_encoding = 'UTF8';
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+SET extra_float_digits = 3;
+SET bytea_output = 'hex';
+SET statement_timeout = 0;
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT format('COPY (SELECT %L, %L, ''columns'', %L) TO STDOUT', nsp, rel, json_build_object(
+         'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                     WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
+         'key', key,
+         -- How far the failed release's ids went: none of them is handed out again after the swap.
+         'last', (SELECT s.last_value FROM pg_sequences s
+                  WHERE format('%I.%I', s.schemaname, s.sequencename)
+                        = pg_get_serial_sequence(format('%I.%I', nsp, rel), key)))),
+       format('COPY (SELECT %L, %L, ''row'', row_to_json(x) FROM %I.%I x) TO STDOUT', nsp, rel, nsp, rel)
+FROM (SELECT c.oid, n.nspname AS nsp, c.relname AS rel,
+             (SELECT a.attname FROM pg_index i
+              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+              WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1) AS key
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'eqmd_carry')
+        AND n.nspname !~ '^pg_(toast_)?temp_') t
+ORDER BY nsp, rel
+\\gexec
+COPY (SELECT '', '', 'end', '{}') TO STDOUT;
+COMMIT;
+`;
+
+/**
+ * Second half: carries the writes made since the set into NEW (the database restored from it, the
+ * previous release's schema), reading the export stream on psql's stdin. Run as
+ * `psql -X -q -v ON_ERROR_STOP=1 -At -d NEW -f <(this text)`, stdin = the stream.
+ *
+ * Tables of both databases (NEW's from its catalog, OLD's from the stream) are compared on NEW's
+ * single-column primary key, which must be OLD's too, and on the columns both share, as JSON (so no
+ * value is converted before it is written). Rows only OLD has are inserted (shared columns; columns
+ * only NEW has take their defaults), rows whose shared columns differ are updated (columns only NEW
+ * has keep the restored values), rows only NEW has are deleted; parents before children for inserts
+ * and updates, children first for deletes (foreign keys from NEW's catalog), with every constraint
+ * checked at once (`SET CONSTRAINTS ALL IMMEDIATE`: Django's are DEFERRABLE INITIALLY DEFERRED) so
+ * that each row, in its own subtransaction, fails alone. A row refused for a missing parent or a
+ * referring child is tried again while a pass still carries something (self-references). Sequences of
+ * the keys move past the carried ids and past the last id OLD handed out. `django_migrations` is
+ * never carried: it is the schema's own record.
+ *
+ * What cannot be carried is listed with table, key and reason, never guessed: a NOT NULL column with no
+ * default that OLD lacks, a constraint the row breaks (reason: our words and PostgreSQL's message,
+ * never its DETAIL, which holds row values), a value the restored column type refuses (our words and
+ * the SQLSTATE only: that message quotes the value), a table only OLD has with rows, a table without
+ * the same single-column primary key in both. Anything else (including a stream cut short) aborts the
+ * one transaction: NEW stays as restored and psql exits non-zero.
+ *
+ * The last output line is the report `readCarryOver` reads, printed only after COMMIT; tables are
+ * named `schema.table` (`public.records_patient`), as the manifest names PostgreSQL tables (a name
+ * the report could not carry aborts the carry-over); keys are JSON numbers for numeric keys, strings
+ * otherwise. The staging schema `eqmd_carry` lives only inside the transaction; if it already exists,
+ * nothing is done. Needs no extension and no superuser: the owner of NEW. Constant text: names are
+ * spliced with %I, values only passed as parameters.
+ */
+export const PG_CARRY_OVER_SQL = `\\set ON_ERROR_STOP 1
+\\set QUIET 1
+-- The same text form of every value in both sessions (the comparison is on that form), and no
+-- timeout configured for the app cutting the one long statement short.
+SET client_encoding = 'UTF8';
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+SET extra_float_digits = 3;
+SET bytea_output = 'hex';
+SET statement_timeout = 0;
+SET client_min_messages = warning;
+BEGIN;
+SET CONSTRAINTS ALL IMMEDIATE;
+CREATE SCHEMA eqmd_carry;
+CREATE UNLOGGED TABLE eqmd_carry.stream (nsp text NOT NULL, rel text NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('columns', 'row', 'end')), doc json NOT NULL);
+\\copy eqmd_carry.stream FROM pstdin
+CREATE INDEX ON eqmd_carry.stream (nsp, rel, kind);
+ANALYZE eqmd_carry.stream;
+CREATE FUNCTION pg_temp.eqmd_carry() RETURNS json LANGUAGE plpgsql AS $carry$
+DECLARE
+  t record;
+  r record;
+  ins text;
+  upd text;
+  del text;
+  pass int;
+  carried int;
+  again int;
+  top bigint;
+  cur bigint;
+BEGIN
+  IF (SELECT count(*) FROM eqmd_carry.stream WHERE kind = 'end') <> 1 THEN
+    RAISE EXCEPTION 'the export stream is incomplete: nothing carried';
+  END IF;
+  -- One line per table of either database; cols = the shared columns NEW can write (not generated).
+  CREATE UNLOGGED TABLE eqmd_carry.tables AS
+  WITH new AS (
+    SELECT n.nspname::text AS nsp, c.relname::text AS rel, c.oid,
+      ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+            AND NOT a.attisdropped ORDER BY a.attnum) AS every,
+      ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+            AND NOT a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum) AS writable,
+      ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+            AND NOT a.attisdropped AND a.attgenerated = '' AND a.attidentity = '' AND a.attnotnull
+            AND NOT a.atthasdef ORDER BY a.attnum) AS required,
+      (SELECT a.attname::text FROM pg_index i
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+       WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnkeyatts = 1) AS key
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'eqmd_carry')
+      AND n.nspname !~ '^pg_(toast_)?temp_'
+  ), old AS (
+    SELECT s.nsp, s.rel, ARRAY(SELECT json_array_elements_text(s.doc -> 'columns')) AS every,
+      s.doc ->> 'key' AS key, (s.doc ->> 'last')::bigint AS last,
+      (SELECT count(*) FROM eqmd_carry.stream o WHERE (o.nsp, o.rel, o.kind) = (s.nsp, s.rel, 'row')) AS rows
+    FROM eqmd_carry.stream s WHERE s.kind = 'columns'
+  )
+  SELECT nsp, rel, nsp || '.' || rel AS name,
+    new.oid, new.key, old.last, old.rows, NULL::int AS ord, NULL::text AS why,
+    new.oid IS NOT NULL AND old.every IS NOT NULL AND rel <> 'django_migrations' AS shared,
+    new.key IS NOT NULL AND new.key = old.key AS keyed,
+    ARRAY(SELECT c FROM unnest(new.writable) c WHERE c = ANY (old.every)) AS cols,
+    ARRAY(SELECT c FROM unnest(old.every) c WHERE c <> ALL (new.writable)) AS old_only,
+    ARRAY(SELECT c FROM unnest(new.every) c WHERE c <> ALL (new.writable) OR c <> ALL (old.every)) AS new_only,
+    ARRAY(SELECT c FROM unnest(new.required) c WHERE c <> ALL (old.every)) AS required
+  FROM new FULL JOIN old USING (nsp, rel);
+  UPDATE eqmd_carry.tables SET why = 'the previous version has no such table (' || rows || ' rows not carried)'
+  WHERE oid IS NULL AND rows > 0;
+  UPDATE eqmd_carry.tables SET why = 'no single-column primary key in both versions: not compared'
+  WHERE shared AND NOT keyed;
+  -- readCarryOver's grammar: refused before anything is carried rather than after it is committed.
+  IF EXISTS (SELECT FROM eqmd_carry.tables WHERE (shared OR why IS NOT NULL)
+             AND name !~ '^(?!__)[A-Za-z0-9_.$-]{1,128}$')
+     OR (SELECT count(*) FROM eqmd_carry.tables WHERE shared) > 2000 THEN
+    RAISE EXCEPTION 'a table name or the number of tables cannot be reported: nothing carried';
+  END IF;
+  -- Foreign-key order: level n = every parent (other than itself) is of a lower level; a cycle goes last.
+  pass := 0;
+  LOOP
+    pass := pass + 1;
+    UPDATE eqmd_carry.tables c SET ord = pass WHERE c.shared AND c.keyed AND c.ord IS NULL AND NOT EXISTS (
+      SELECT FROM pg_constraint f JOIN eqmd_carry.tables p ON p.oid = f.confrelid
+      WHERE f.contype = 'f' AND f.conrelid = c.oid AND f.confrelid <> c.oid
+        AND p.shared AND p.keyed AND p.ord IS NULL);
+    EXIT WHEN NOT FOUND;
+  END LOOP;
+  UPDATE eqmd_carry.tables SET ord = pass WHERE shared AND keyed AND ord IS NULL;
+  -- What differs, compared as JSON on the shared columns: act 1 insert, 2 update, 3 delete.
+  CREATE UNLOGGED TABLE eqmd_carry.todo (id bigint GENERATED ALWAYS AS IDENTITY, name text, act int,
+    k jsonb, doc json, state text, why text);
+  FOR t IN SELECT * FROM eqmd_carry.tables WHERE ord IS NOT NULL LOOP
+    EXECUTE format($q$INSERT INTO eqmd_carry.todo (name, act, k, doc)
+      SELECT $1, CASE WHEN n.b IS NULL THEN 1 ELSE 2 END, o.b -> $2, o.doc
+      FROM (SELECT doc, doc::jsonb - $3 AS b FROM eqmd_carry.stream WHERE (nsp, rel, kind) = ($4, $5, 'row')) o
+      LEFT JOIN (SELECT to_jsonb(x) - $6 AS b FROM %1$I.%2$I x) n ON n.b -> $2 = o.b -> $2
+      WHERE n.b IS DISTINCT FROM o.b
+      UNION ALL
+      SELECT $1, 3, n.k, json_build_object($2, n.k) FROM (SELECT to_jsonb(x) -> $2 AS k FROM %1$I.%2$I x) n
+      WHERE NOT EXISTS (SELECT FROM eqmd_carry.stream s
+                        WHERE (s.nsp, s.rel, s.kind) = ($4, $5, 'row') AND s.doc::jsonb -> $2 = n.k)$q$, t.nsp, t.rel)
+    USING t.name, t.key, t.old_only, t.nsp, t.rel, t.new_only;
+  END LOOP;
+  CREATE INDEX ON eqmd_carry.todo (name, act);
+  ANALYZE eqmd_carry.todo;
+  UPDATE eqmd_carry.todo d SET state = 'required',
+    why = 'inserted since; the previous version needs a value for ' || array_to_string(c.required, ', ')
+  FROM eqmd_carry.tables c WHERE c.name = d.name AND d.act = 1 AND c.required <> '{}';
+  -- Row by row, each in a subtransaction; a row refused for a reference (23503) is tried again
+  -- while a pass carried something, so a row may wait for another of its own table.
+  FOR t IN SELECT * FROM (SELECT *, 1 AS phase, ord AS step FROM eqmd_carry.tables
+                          UNION ALL SELECT *, 2, -ord FROM eqmd_carry.tables) s
+           WHERE ord IS NOT NULL ORDER BY phase, step, name LOOP
+    -- The row's JSON takes NEW's column types here, in the row's own subtransaction.
+    ins := format('INSERT INTO %I.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s
+                   FROM json_populate_record(NULL::%1$I.%2$I, $1) r', t.nsp, t.rel,
+                  (SELECT string_agg(format('%I', c), ', ') FROM unnest(t.cols) c),
+                  (SELECT string_agg(format('r.%I', c), ', ') FROM unnest(t.cols) c));
+    upd := format('UPDATE %I.%I x SET %s FROM json_populate_record(NULL::%1$I.%2$I, $1) r
+                   WHERE x.%4$I = r.%4$I', t.nsp, t.rel,
+                  (SELECT string_agg(format('%I = r.%I', c, c), ', ') FROM unnest(t.cols) c WHERE c <> t.key), t.key);
+    del := format('DELETE FROM %I.%I x USING json_populate_record(NULL::%1$I.%2$I, $1) r
+                   WHERE x.%3$I = r.%3$I', t.nsp, t.rel, t.key);
+    pass := 0;
+    LOOP
+      pass := pass + 1;
+      carried := 0;
+      FOR r IN SELECT d.id, d.act, d.doc FROM eqmd_carry.todo d WHERE d.name = t.name AND (d.act = 3) = (t.phase = 2)
+               AND CASE WHEN pass = 1 THEN d.state IS NULL ELSE d.state = '23503' END ORDER BY d.act, d.k LOOP
+        BEGIN
+          EXECUTE (ARRAY[ins, upd, del])[r.act] USING r.doc;
+          carried := carried + 1;
+          IF pass > 1 THEN UPDATE eqmd_carry.todo SET state = NULL, why = NULL WHERE id = r.id; END IF;
+        EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
+          -- Class 23 messages name the table and constraint only; class 22 ones quote the value.
+          UPDATE eqmd_carry.todo SET state = SQLSTATE,
+            why = (ARRAY['inserted', 'updated', 'deleted'])[r.act] || ' since; ' || CASE
+              WHEN SQLSTATE LIKE '22%'
+                THEN 'a value does not fit the previous version''s column type (SQLSTATE ' || SQLSTATE || ')'
+              WHEN SQLSTATE = '23503' AND r.act = 3 THEN 'rows still refer to it: ' || SQLERRM
+              WHEN SQLSTATE = '23503' THEN 'refers to a row that is not there: ' || SQLERRM
+              ELSE 'the previous version refuses it: ' || SQLERRM END
+          WHERE id = r.id;
+        END;
+      END LOOP;
+      SELECT count(*) INTO again FROM eqmd_carry.todo d
+      WHERE d.name = t.name AND (d.act = 3) = (t.phase = 2) AND d.state = '23503';
+      EXIT WHEN carried = 0 OR again = 0;
+    END LOOP;
+  END LOOP;
+  -- Sequences: past the greatest key now in NEW and the last id OLD handed out, never backwards.
+  FOR t IN SELECT *, pg_get_serial_sequence(format('%I.%I', nsp, rel), key)::regclass AS seq
+           FROM eqmd_carry.tables WHERE ord IS NOT NULL LOOP
+    CONTINUE WHEN t.seq IS NULL;
+    EXECUTE format('SELECT max(%I)::bigint FROM %I.%I', t.key, t.nsp, t.rel) INTO top;
+    EXECUTE format('SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM %s', t.seq)
+    INTO cur;
+    IF greatest(top, t.last) > cur THEN PERFORM setval(t.seq, greatest(top, t.last)); END IF;
+  END LOOP;
+  RETURN json_build_object(
+    'tables', coalesce((SELECT json_object_agg(c.name, json_build_object('inserted', coalesce(n.i, 0),
+        'updated', coalesce(n.u, 0), 'deleted', coalesce(n.d, 0), 'listed', coalesce(n.l, 0) + (c.why IS NOT NULL)::int)
+        ORDER BY c.name)
+      FROM eqmd_carry.tables c LEFT JOIN (
+        SELECT name, count(*) FILTER (WHERE act = 1 AND why IS NULL) AS i,
+          count(*) FILTER (WHERE act = 2 AND why IS NULL) AS u, count(*) FILTER (WHERE act = 3 AND why IS NULL) AS d,
+          count(*) FILTER (WHERE why IS NOT NULL) AS l
+        FROM eqmd_carry.todo GROUP BY name) n USING (name)
+      WHERE c.shared), '{}'),
+    'listed', coalesce((SELECT json_agg(json_build_object('table', name, 'key', key, 'reason', left(why, 1000))
+                                 ORDER BY n)
+      FROM (SELECT 0::bigint AS n, name, NULL::jsonb AS key, why FROM eqmd_carry.tables WHERE why IS NOT NULL
+            UNION ALL
+            SELECT id, name, CASE WHEN jsonb_typeof(k) IN ('number', 'string') THEN k ELSE to_jsonb(k #>> '{}') END,
+              why
+            FROM eqmd_carry.todo WHERE why IS NOT NULL) l), '[]'));
+END
+$carry$;
+SELECT pg_temp.eqmd_carry() AS report \\gset
+DROP SCHEMA eqmd_carry CASCADE;
+COMMIT;
+\\echo :report
+`;
