@@ -1,7 +1,8 @@
 import type { Step } from '../backup/steps.js';
 import { pgPrelude, pgStdin, type PgTarget } from '../restore/postgres.js';
 import { bashScript } from '../shell.js';
-import { PG_CARRY_OVER_EXPORT_SQL, PG_CARRY_OVER_SQL } from './pg-script.js';
+import { PG_CARRY_OVER_EXPORT_SQL } from './pg-export.js';
+import { PG_CARRY_OVER_SQL } from './pg-script.js';
 import { CARRIED_KEY, CARRY_FAILED_KEY } from './step.js';
 
 const COPY_LINE = '\\copy eqmd_carry.stream FROM pstdin';
