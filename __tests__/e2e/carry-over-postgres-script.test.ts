@@ -186,6 +186,36 @@ test('inserted, updated and deleted rows are carried on the shared columns; the 
   assert.equal(psql(db.old, 'SELECT count(*) FROM records_patient'), '4', 'OLD is only read');
 });
 
+test('a renamed column: rows inserted since are carried without the values only the release has, and listed', (t) => {
+  const db = databases(
+    t,
+    "CREATE TABLE t3 (id integer PRIMARY KEY, v text NOT NULL, w text NULL); INSERT INTO t3 VALUES (1, 'one', 'w-one');",
+    "ALTER TABLE t3 RENAME COLUMN w TO unit; INSERT INTO t3 VALUES (2, 'two', 'unit-two'), (3, 'three', NULL);",
+  );
+  const r = carry(db);
+  assert.equal(r.status, 0, r.stderr);
+  const read = readCarryOver(r.stdout);
+  assert.ok(read.ok, r.stdout);
+  assert.deepEqual(read.tables['public.t3'], { inserted: 2, updated: 0, deleted: 0, listed: 1 });
+  const report = JSON.parse(r.stdout.trim().split('\n').pop()!) as Report;
+  assert.deepEqual(
+    report.listed.filter((l) => l.table === 'public.t3'),
+    [
+      {
+        table: 'public.t3',
+        key: 2,
+        reason:
+          'inserted since, carried without unit: the previous version has no such column (the values are in the snapshot)',
+      },
+    ],
+  );
+  assert.equal(
+    psql(db.neu, 'SELECT id, v, w FROM t3 ORDER BY id'),
+    ['1|one|w-one', '2|two|', '3|three|'].join('\n'),
+  );
+  assert.ok(!r.stdout.includes('unit-two'), 'no value reaches the report');
+});
+
 test('what cannot be carried is listed with table, key and reason, never guessed, and no value is reported', (t) => {
   const db = databases(
     t,

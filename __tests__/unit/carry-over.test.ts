@@ -132,6 +132,37 @@ test('what cannot be carried is listed with table, key and reason, never guessed
   assert.equal(query(restored, 'SELECT count(*) FROM t2'), '0');
 });
 
+test('a renamed column: rows inserted since are carried without the values only the release has, and listed', () => {
+  // t3: the release renamed w to unit (a new column, w dropped): the old rows keep w as restored; the
+  // rows inserted since have a unit the previous version has no column for.
+  const { restored, replaced } = databases(
+    "CREATE TABLE t3 (id integer PRIMARY KEY, v text NOT NULL, w text NULL); INSERT INTO t3 VALUES (1, 'one', 'w-one');",
+    "ALTER TABLE t3 RENAME COLUMN w TO unit; INSERT INTO t3 VALUES (2, 'two', 'unit-two'), (3, 'three', NULL);",
+  );
+  const r = carry(restored, replaced);
+  assert.equal(r.status, 0, r.stderr);
+  const read = readCarryOver(r.stdout);
+  assert.ok(read.ok);
+  assert.deepEqual(read.tables.t3, { inserted: 2, updated: 0, deleted: 0, listed: 1 });
+  const report = JSON.parse(r.stdout) as { listed: { table: string; key: unknown; reason: string }[] };
+  assert.deepEqual(
+    report.listed.filter((l) => l.table === 't3'),
+    [
+      {
+        table: 't3',
+        key: 2,
+        reason:
+          'inserted since, carried without unit: the previous version has no such column (the values are in the snapshot)',
+      },
+    ],
+  );
+  assert.equal(
+    query(restored, 'SELECT id, v, w FROM t3 ORDER BY id'),
+    ['1|one|w-one', '2|two|', '3|three|'].join('\n'),
+  );
+  assert.ok(!r.stdout.includes('unit-two'), 'no value reaches the report');
+});
+
 test('a foreign key the result would break, or a copy that is not the snapshot: nothing is carried', () => {
   // A table the release dropped still points at patient 2, whom the release deleted.
   const broken = databases(

@@ -123,7 +123,7 @@ BEGIN
   UPDATE eqmd_carry.tables SET ord = pass WHERE shared AND keyed AND ord IS NULL;
   -- What differs, compared as JSON on the shared columns: act 1 insert, 2 update, 3 delete.
   CREATE UNLOGGED TABLE eqmd_carry.todo (id bigint GENERATED ALWAYS AS IDENTITY, name text, act int,
-    k jsonb, doc json, state text, why text);
+    k jsonb, doc json, state text, why text, lost text);
   FOR t IN SELECT * FROM eqmd_carry.tables WHERE ord IS NOT NULL LOOP
     EXECUTE format($q$INSERT INTO eqmd_carry.todo (name, act, k, doc)
       SELECT $1, CASE WHEN n.b IS NULL THEN 1 ELSE 2 END, o.b -> $2, o.doc
@@ -141,6 +141,10 @@ BEGIN
   UPDATE eqmd_carry.todo d SET state = 'required',
     why = 'inserted since; the previous version needs a value for ' || array_to_string(c.required, ', ')
   FROM eqmd_carry.tables c WHERE c.name = d.name AND d.act = 1 AND c.required <> '{}';
+  -- An inserted row with values in columns only the release has is carried without them, and listed.
+  UPDATE eqmd_carry.todo d SET lost = (SELECT string_agg(e.key, ', ' ORDER BY e.key) FROM json_each(d.doc) e
+                                       WHERE e.key = ANY (c.old_only) AND json_typeof(e.value) <> 'null')
+  FROM eqmd_carry.tables c WHERE c.name = d.name AND d.act = 1 AND c.old_only <> '{}';
   -- Row by row, each in a subtransaction; a row refused for a reference (23503) is tried again
   -- while a pass carried something, so a row may wait for another of its own table.
   FOR t IN SELECT * FROM (SELECT *, 1 AS phase, ord AS step FROM eqmd_carry.tables
@@ -199,7 +203,7 @@ BEGIN
       FROM eqmd_carry.tables c LEFT JOIN (
         SELECT name, count(*) FILTER (WHERE act = 1 AND why IS NULL) AS i,
           count(*) FILTER (WHERE act = 2 AND why IS NULL) AS u, count(*) FILTER (WHERE act = 3 AND why IS NULL) AS d,
-          count(*) FILTER (WHERE why IS NOT NULL) AS l
+          count(*) FILTER (WHERE why IS NOT NULL OR lost IS NOT NULL) AS l
         FROM eqmd_carry.todo GROUP BY name) n USING (name)
       WHERE c.shared), '{}'),
     'listed', coalesce((SELECT json_agg(json_build_object('table', name, 'key', key, 'reason', left(why, 1000))
@@ -207,8 +211,9 @@ BEGIN
       FROM (SELECT 0::bigint AS n, name, NULL::jsonb AS key, why FROM eqmd_carry.tables WHERE why IS NOT NULL
             UNION ALL
             SELECT id, name, CASE WHEN jsonb_typeof(k) IN ('number', 'string') THEN k ELSE to_jsonb(k #>> '{}') END,
-              why
-            FROM eqmd_carry.todo WHERE why IS NOT NULL) l), '[]'));
+              coalesce(why, 'inserted since, carried without ' || lost
+                            || ': the previous version has no such column (the values are in the snapshot)')
+            FROM eqmd_carry.todo WHERE why IS NOT NULL OR lost IS NOT NULL) l), '[]'));
 END
 $carry$;
 SELECT pg_temp.eqmd_carry() AS report \\gset

@@ -1,13 +1,14 @@
 /**
  * Carries the writes made since a set into the database just restored from it (SQLite), run by the
- * previous release's image in a helper container: argv = the live (restored) file, a copy of the
+ * previous release's image in a helper container: argv = the restored copy (not swapped in yet), a copy of the
  * replaced database (the pre-restore snapshot's), and that copy's expected SHA-256. Compared on the
  * single-column primary key and the columns both schemas share: rows inserted since are inserted,
  * updated ones get their shared columns (columns only the restored schema has keep the values the
  * restore brought back), deleted ones are deleted, in foreign-key order, in one transaction with
  * foreign keys enforced; AUTOINCREMENT moves past the carried ids by itself. What cannot be carried
- * (a value the old schema has no column for is simply not kept; a NOT NULL column with no value, a
- * unique clash, a carried row whose parent is not there, a table the old version lacks) is listed
+ * (a row inserted since with values in columns the old schema lacks: carried without them; a NOT NULL
+ * column with no value, a unique clash, a carried row whose parent is not there, a table the old
+ * version lacks: not carried) is listed
  * with its table, key and reason, never guessed. A reference broken by anything else aborts everything:
  * the restored database stays as restored. Prints the report as one JSON line (keys and reasons, no values). Constant text.
  */
@@ -84,10 +85,14 @@ for t in order:
     both = [c[1] for c in mine if c[1] in theirs]
     values = [c for c in both if c != key]
     missing = [c[1] for c in mine if c[1] not in theirs and c[3] and c[4] is None and not c[5]]
+    # Columns only the release has: an inserted row is carried without their values, and listed.
+    only = [c for c in sorted(theirs) if c not in {m[1] for m in mine}]
     cols = ', '.join(q(c) for c in both)
-    new_rows = db.execute('SELECT ' + cols + ' FROM old.' + q(t) + ' WHERE ' + q(key) + ' NOT IN (SELECT '
-                          + q(key) + ' FROM main.' + q(t) + ') ORDER BY ' + q(key)).fetchall()
-    for row in new_rows:
+    new_rows = db.execute('SELECT ' + ', '.join(q(c) for c in both + only) + ' FROM old.' + q(t) + ' WHERE '
+                          + q(key) + ' NOT IN (SELECT ' + q(key) + ' FROM main.' + q(t) + ') ORDER BY '
+                          + q(key)).fetchall()
+    for whole in new_rows:
+        row, extra = whole[:len(both)], whole[len(both):]
         k = row[both.index(key)]
         if missing:
             listed(t, k, 'inserted since; the previous version needs a value for ' + ', '.join(missing))
@@ -96,6 +101,10 @@ for t in order:
             db.execute('INSERT INTO main.' + q(t) + ' (' + cols + ') VALUES (' + ', '.join('?' * len(both)) + ')', row)
             report['tables'][t]['inserted'] += 1
             inserted.setdefault(t, set()).add(k)
+            lost = [c for c, value in zip(only, extra) if value is not None]
+            if lost:
+                listed(t, k, 'inserted since, carried without ' + ', '.join(lost)
+                       + ': the previous version has no such column (the values are in the snapshot)')
         except sqlite3.IntegrityError as e:
             listed(t, k, 'inserted since; the previous schema refuses it: ' + str(e))
     if values:
@@ -129,6 +138,10 @@ while True:
                          % (len(broken), table))
     db.execute('DELETE FROM main.' + q(table) + ' WHERE rowid = ?', (rowid,))
     inserted[table].discard(k)
+    # Not carried after all: its "carried without" line goes, the reason below replaces it.
+    before = len(report['listed'])
+    report['listed'] = [x for x in report['listed'] if not (x['table'] == table and x['key'] == k)]
+    report['tables'][table]['listed'] -= before - len(report['listed'])
     report['tables'][table]['inserted'] -= 1
     listed(table, k, 'inserted since; refers to a row of ' + parent + ' that is not there')
 db.execute('COMMIT')
