@@ -58,6 +58,10 @@ DECLARE
   ins text;
   upd text;
   del text;
+  one text;
+  many text;
+  by_key text;
+  a int;
   pass int;
   carried int;
   again int;
@@ -125,15 +129,14 @@ BEGIN
   CREATE UNLOGGED TABLE eqmd_carry.todo (id bigint GENERATED ALWAYS AS IDENTITY, name text, act int,
     k jsonb, doc json, state text, why text, lost text);
   FOR t IN SELECT * FROM eqmd_carry.tables WHERE ord IS NOT NULL LOOP
+    -- One full join of both sides, each row made JSON once: only OLD = inserted, only NEW = deleted.
     EXECUTE format($q$INSERT INTO eqmd_carry.todo (name, act, k, doc)
-      SELECT $1, CASE WHEN n.b IS NULL THEN 1 ELSE 2 END, o.b -> $2, o.doc
-      FROM (SELECT doc, doc::jsonb - $3 AS b FROM eqmd_carry.stream WHERE (nsp, rel, kind) = ($4, $5, 'row')) o
-      LEFT JOIN (SELECT to_jsonb(x) - $6 AS b FROM %1$I.%2$I x) n ON n.b -> $2 = o.b -> $2
-      WHERE n.b IS DISTINCT FROM o.b
-      UNION ALL
-      SELECT $1, 3, n.k, json_build_object($2, n.k) FROM (SELECT to_jsonb(x) -> $2 AS k FROM %1$I.%2$I x) n
-      WHERE NOT EXISTS (SELECT FROM eqmd_carry.stream s
-                        WHERE (s.nsp, s.rel, s.kind) = ($4, $5, 'row') AND s.doc::jsonb -> $2 = n.k)$q$, t.nsp, t.rel)
+      SELECT $1, CASE WHEN n.b IS NULL THEN 1 WHEN o.b IS NULL THEN 3 ELSE 2 END, coalesce(o.k, n.k),
+        coalesce(o.doc, json_build_object($2, n.k))
+      FROM (SELECT doc, b, b -> $2 AS k FROM (SELECT doc, doc::jsonb - $3 AS b FROM eqmd_carry.stream
+                                              WHERE (nsp, rel, kind) = ($4, $5, 'row')) s) o
+      FULL JOIN (SELECT b, b -> $2 AS k FROM (SELECT to_jsonb(x) - $6 AS b FROM %1$I.%2$I x) x) n ON n.k = o.k
+      WHERE n.b IS DISTINCT FROM o.b$q$, t.nsp, t.rel)
     USING t.name, t.key, t.old_only, t.nsp, t.rel, t.new_only;
   END LOOP;
   CREATE INDEX ON eqmd_carry.todo (name, act);
@@ -150,16 +153,31 @@ BEGIN
   FOR t IN SELECT * FROM (SELECT *, 1 AS phase, ord AS step FROM eqmd_carry.tables
                           UNION ALL SELECT *, 2, -ord FROM eqmd_carry.tables) s
            WHERE ord IS NOT NULL ORDER BY phase, step, name LOOP
-    -- The row's JSON takes NEW's column types here, in the row's own subtransaction.
-    ins := format('INSERT INTO %I.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s
-                   FROM json_populate_record(NULL::%1$I.%2$I, $1) r', t.nsp, t.rel,
+    -- The rows' JSON takes NEW's column types here, in the statement's own subtransaction; each
+    -- statement ends in its source: one row ($1) or every row of this table and kind at once.
+    ins := format('INSERT INTO %I.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM ', t.nsp, t.rel,
                   (SELECT string_agg(format('%I', c), ', ') FROM unnest(t.cols) c),
                   (SELECT string_agg(format('r.%I', c), ', ') FROM unnest(t.cols) c));
-    upd := format('UPDATE %I.%I x SET %s FROM json_populate_record(NULL::%1$I.%2$I, $1) r
-                   WHERE x.%4$I = r.%4$I', t.nsp, t.rel,
-                  (SELECT string_agg(format('%I = r.%I', c, c), ', ') FROM unnest(t.cols) c WHERE c <> t.key), t.key);
-    del := format('DELETE FROM %I.%I x USING json_populate_record(NULL::%1$I.%2$I, $1) r
-                   WHERE x.%3$I = r.%3$I', t.nsp, t.rel, t.key);
+    upd := format('UPDATE %I.%I x SET %s FROM ', t.nsp, t.rel,
+                  (SELECT string_agg(format('%I = r.%I', c, c), ', ') FROM unnest(t.cols) c WHERE c <> t.key));
+    del := format('DELETE FROM %I.%I x USING ', t.nsp, t.rel);
+    one := format('json_populate_record(NULL::%I.%I, $1) r', t.nsp, t.rel);
+    many := format('eqmd_carry.todo d CROSS JOIN LATERAL json_populate_record(NULL::%I.%I, d.doc) r', t.nsp, t.rel);
+    by_key := format(' WHERE x.%I = r.%I AND ', t.key, t.key);
+    -- Every row of the table at once first, one statement per kind of change; only if a row is
+    -- refused (the subtransaction undone) row by row below, so that just that row is listed.
+    BEGIN
+      FOREACH a IN ARRAY CASE WHEN t.phase = 1 THEN ARRAY[1, 2] ELSE ARRAY[3] END LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT FROM eqmd_carry.todo d WHERE d.name = t.name AND d.act = a
+                                  AND d.state IS NULL);
+        EXECUTE (ARRAY[ins || many || ' WHERE ', upd || many || by_key, del || many || by_key])[a]
+                || 'd.name = $1 AND d.act = $2 AND d.state IS NULL' USING t.name, a;
+      END LOOP;
+      UPDATE eqmd_carry.todo d SET state = 'carried'
+      WHERE d.name = t.name AND (d.act = 3) = (t.phase = 2) AND d.state IS NULL;
+    EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
+      NULL;
+    END;
     pass := 0;
     LOOP
       pass := pass + 1;
@@ -167,7 +185,7 @@ BEGIN
       FOR r IN SELECT d.id, d.act, d.doc FROM eqmd_carry.todo d WHERE d.name = t.name AND (d.act = 3) = (t.phase = 2)
                AND CASE WHEN pass = 1 THEN d.state IS NULL ELSE d.state = '23503' END ORDER BY d.act, d.k LOOP
         BEGIN
-          EXECUTE (ARRAY[ins, upd, del])[r.act] USING r.doc;
+          EXECUTE (ARRAY[ins || one, upd || one || by_key || 'true', del || one || by_key || 'true'])[r.act] USING r.doc;
           carried := carried + 1;
           IF pass > 1 THEN UPDATE eqmd_carry.todo SET state = NULL, why = NULL WHERE id = r.id; END IF;
         EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
