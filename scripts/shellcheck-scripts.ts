@@ -40,6 +40,7 @@ import {
 } from '../src/restore/postgres.js';
 import { sqliteRestoreStep } from '../src/restore/sqlite.js';
 import { pgCarryOverStep } from '../src/carry-over/pg-step.js';
+import { restoreSpaceStep } from '../src/restore/space.js';
 import { volumeRestoreStep } from '../src/restore/volume.js';
 
 const ID = '20261124T101530Z-abcdef';
@@ -99,6 +100,11 @@ const steps: Step[] = [
     backupFile: '/srv/eqmd/backups/x/database.sqlite3',
     expected: { sha256: 'a', tables: {}, schema: 'b' },
   }),
+  restoreSpaceStep('/srv/eqmd/backups', {
+    kind: 'sqlite',
+    container: 'c0ffee',
+    path: '/app/database/db.sqlite3',
+  }),
   sqliteRestoreStep({
     id: '20261124T101530Z-3fa9c1',
     projectDir: '/srv/eqmd',
@@ -119,6 +125,11 @@ const steps: Step[] = [
       pgRestoreIntoNewStep(target, '/srv/eqmd/backups/x/database.dump', ['public.t']),
       pgSwapStep(target, ID),
       pgCanRestoreStep(target),
+      restoreSpaceStep('/srv/eqmd/backups', {
+        kind: 'postgres',
+        target,
+        container: via === 'postgres-service' ? 'pg1' : null,
+      }),
       pgCarryOverStep(target, '/srv/eqmd/backups/20261124T101530Z-3fa9c1/carry-over.json'),
       pgDropNewStep(target),
     ];

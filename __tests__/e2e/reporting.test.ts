@@ -147,7 +147,7 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     });
     assert.deepEqual(gh.api[3]!.body, {
       state: 'success',
-      description: `${image('v2')} running and verified`,
+      description: `${image('v2')} running and verified (migrations: compatible)`,
       log_url: url,
       environment_url: ENV_URL,
       auto_inactive: false,
@@ -182,7 +182,9 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     assert.equal(final.state, 'failure');
     assert.match(
       final.description!,
-      new RegExp(`^rolled back to ${image('v2')}: HTTP health .*3 server errors`),
+      new RegExp(
+        `^rolled back to ${image('v2')} \\(database restored; \\d+ rows carried, 0 listed\\): HTTP health`,
+      ),
     );
     assert.equal(final.log_url, url);
     // The v2 record stays the active one: v2 is what runs.
@@ -274,6 +276,11 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     assert.match(create.description, new RegExp(`^rollback to backup set \\S+: ${image('v1')}$`));
     assert.equal(create.payload.image, image('v1'));
     assert.equal(create.payload.replaced, image('v2'));
+    assert.equal(
+      create.payload.database,
+      'kept, migrated back',
+      "v2's compatible migration undone, every row kept",
+    );
     assert.deepEqual(gh.api[4]!.body, {
       state: 'success',
       description: `${image('v1')} restored and verified`,

@@ -163,6 +163,32 @@ test('a renamed column: rows inserted since are carried without the values only 
   assert.ok(!r.stdout.includes('unit-two'), 'no value reaches the report');
 });
 
+test('a table split by a data migration: the moved values are in a table the previous version lacks, listed with its rows', () => {
+  // The release moves patients' ward into records_wardstay (one row per patient) and drops the column.
+  const { restored, replaced } = databases(
+    '',
+    `CREATE TABLE records_wardstay (id integer PRIMARY KEY, patient_id integer NOT NULL REFERENCES records_patient (id), ward text NOT NULL);
+     INSERT INTO records_wardstay (patient_id, ward) SELECT id, 'moved' FROM records_patient;`,
+  );
+  const r = carry(restored, replaced);
+  assert.equal(r.status, 0, r.stderr);
+  const read = readCarryOver(r.stdout);
+  assert.ok(read.ok);
+  const report = JSON.parse(r.stdout) as { listed: { table: string; key: unknown; reason: string }[] };
+  assert.deepEqual(
+    report.listed.find((l) => l.table === 'records_wardstay'),
+    {
+      table: 'records_wardstay',
+      key: null,
+      reason: 'the previous version has no such table (4 rows not carried)',
+    },
+    'the split-off values are said to be only in the snapshot',
+  );
+  // The patients themselves are carried on the columns both versions have; the old rows keep their ward.
+  assert.deepEqual(read.tables.records_patient, { inserted: 2, updated: 1, deleted: 1, listed: 0 });
+  assert.equal(query(restored, 'SELECT ward FROM records_patient WHERE id = 1'), 'w1');
+});
+
 test('a foreign key the result would break, or a copy that is not the snapshot: nothing is carried', () => {
   // A table the release dropped still points at patient 2, whom the release deleted.
   const broken = databases(

@@ -203,7 +203,10 @@ test('deployment plan: a rolled-back deploy ends in failure and the previous rec
   const statuses = finishStatuses(T, rolled, 7, 3);
   assert.equal(statuses.length, 1);
   assert.equal(statuses[0]!.state, 'failure');
-  assert.match(statuses[0]!.description, /^rolled back to ghcr\.io\/org\/eqmd:v1: HTTP health/);
+  assert.match(
+    statuses[0]!.description,
+    /^rolled back to ghcr\.io\/org\/eqmd:v1 \(database restored\): HTTP health/,
+  );
   assert.ok(statuses[0]!.description.length <= 140);
   assert.equal(finishStatuses(T, errorEvent('deploy', 'v2', 'pull failed'), 7, 3)[0]!.state, 'error');
 });
@@ -218,6 +221,7 @@ test('deployment plan: a rollback records the restored version and makes the rep
     image: `${IMG}:v1`,
     replaced: `${IMG}:v2`,
     restoredFrom: 'backup set 20261120T080000Z-cccccc',
+    database: 'kept',
   });
   assert.deepEqual(
     finishStatuses(T, manual, 9, 7).map((s) => [s.deployment_id, s.state]),
@@ -438,4 +442,71 @@ test('timeboxed: a call that never answers is given up at its limit; reasons nev
     reason: 'HTTP 403: Resource not accessible by integration',
     answered: true,
   });
+});
+
+test('deployment records: the migrations class, what became of the database and the carry-over counts (never keys)', () => {
+  const classified = deployEvent(
+    deployResult({
+      ok: true,
+      healthy: true,
+      deployedImage: `${IMG}:v2`,
+      verify: goodVerify,
+      migrations: { class: 'destructive', applied: {}, pending: [] },
+    }),
+    'v2',
+  );
+  assert.equal(
+    finishStatuses(T, classified, 7, null)[0]!.description,
+    `${IMG}:v2 running and verified (migrations: destructive)`,
+  );
+  const carried = rollbackEvent(
+    rollbackDone({
+      parts: [
+        { part: 'database', status: 'restored', account: DB_RESTORED },
+        {
+          part: 'carry-over',
+          status: 'restored',
+          from: '20261120T080000Z-cccccc',
+          tables: {
+            records_patient: { inserted: 3, updated: 2, deleted: 1, listed: 1 },
+            records_ward: { inserted: 1, updated: 0, deleted: 0, listed: 0 },
+          },
+          listed: 1,
+          report: '/srv/eqmd/backups/20261124T120000Z-dddddd/carry-over.json',
+        },
+      ],
+    }),
+  );
+  const payload = rollbackCreate(T, carried).payload;
+  assert.equal(payload.database, 'restored');
+  assert.equal(payload.carryOver, '4 inserted, 2 updated, 1 deleted, 1 listed');
+  const migratedBack = rollbackEvent(
+    rollbackDone({ parts: [{ part: 'schema', status: 'restored', to: ['records:0002'], by: `${IMG}:v3` }] }),
+  );
+  assert.equal(rollbackCreate(T, migratedBack).payload.database, 'kept, migrated back');
+  assert.equal(rollbackCreate(T, migratedBack).payload.carryOver, undefined);
+  const failedCarry = rollbackEvent(
+    rollbackDone({
+      parts: [
+        { part: 'database', status: 'restored', account: DB_RESTORED },
+        { part: 'carry-over', status: 'failed', name: 'postgres', why: 'x' },
+      ],
+    }),
+  );
+  assert.equal(rollbackCreate(T, failedCarry).payload.carryOver, 'failed');
+  const rolledCarry = deployEvent(
+    deployResult({
+      rolledBack: true,
+      healthy: true,
+      verify: failedVerify,
+      rollbackVerify: goodVerify,
+      parts: carried.parts,
+      failure: 'v3 failed verification',
+    }),
+    'v3',
+  );
+  assert.match(
+    finishStatuses(T, rolledCarry, 7, 3)[0]!.description,
+    /^rolled back to \S+ \(database restored; 7 rows carried, 1 listed\): HTTP health/,
+  );
 });

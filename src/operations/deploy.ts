@@ -79,13 +79,13 @@ export async function deploy(
   // may not create one; the restore goes through a fresh database.)
   if (d.autoRollback && d.restoreDatabase !== 'never') {
     const why = await log.group('Check that a rollback could restore the database', () =>
-      whyRestoreCannotRun(host, settings, log, pre.manifest),
+      whyRestoreCannotRun(host, settings, log, pre.manifest, facts.backupDir),
     );
     if (why)
       throw new RefusedError(
         `the rollback this deploy may need could not restore the database: ${why}. Nothing was switched ` +
-          `(the backup ${pre.manifest.id} was made). Grant the role CREATEDB and the database's ownership, ` +
-          'or deploy with restore-database: never (a failed release then keeps its schema).',
+          `(the backup ${pre.manifest.id} was made). Fix that (free space; grant the role CREATEDB and the ` +
+          "database's ownership), or deploy with restore-database: never (a failed release then keeps its schema).",
       );
   }
   const point: SetOnHost = resumeFrom

@@ -15,6 +15,7 @@ import { sqliteRestoreStep } from '../restore/sqlite.js';
 import { CARRIED_KEY, CARRY_FAILED_KEY, type SqliteCarry } from '../carry-over/step.js';
 import { pgCarryOverStep } from '../carry-over/pg-step.js';
 import { verifySetStep } from '../restore/checksums.js';
+import { readSpace, restoreSpaceStep, spaceProblems, type SpaceTarget } from '../restore/space.js';
 import type { Settings } from '../settings.js';
 import { runStep } from './run-step.js';
 
@@ -128,27 +129,47 @@ async function pgTargetOf(host: RemoteHost, settings: Settings, m: Manifest): Pr
 }
 
 /**
- * Before a deploy switches: could the database restore its rollback may need run? PostgreSQL only
- * (a SQLite restore is a file the deploy user writes). Returns why not, or '' when it could.
+ * Before a deploy switches, or a rollback stops anything: could the database restore run? PostgreSQL:
+ * the role's privileges (the restore goes through a fresh database). Both: room for the pre-restore
+ * snapshot in the backup dir and for the restored copy beside the database. Returns why not, or ''.
  */
 export async function whyRestoreCannotRun(
   host: RemoteHost,
   settings: Settings,
   log: Log,
   m: Manifest,
+  backupDir: string,
 ): Promise<string> {
-  if (m.database.kind !== 'postgres') return '';
-  const target = await pgTargetOf(host, settings, m);
-  const kv = new Map(
-    parseKeyValues((await runStep(host, pgCanRestoreStep(target), log)).toString()).map((x) => [
-      x.key,
-      x.value,
-    ]),
-  );
-  const role = kv.get('role') ?? '(the role)';
-  const problems = [
-    ...(kv.get('can_create') === 'yes' ? [] : [`role ${role} may not create databases (CREATEDB)`]),
-    ...(kv.get('owns_db') === 'yes' ? [] : [`role ${role} does not own the database`]),
-  ];
+  const db = m.database;
+  if (db.kind === 'none') return '';
+  const problems: string[] = [];
+  let space: SpaceTarget | null = null;
+  if (db.kind === 'postgres') {
+    const target = await pgTargetOf(host, settings, m);
+    const kv = new Map(
+      parseKeyValues((await runStep(host, pgCanRestoreStep(target), log)).toString()).map((x) => [
+        x.key,
+        x.value,
+      ]),
+    );
+    const role = kv.get('role') ?? '(the role)';
+    if (kv.get('can_create') !== 'yes') problems.push(`role ${role} may not create databases (CREATEDB)`);
+    if (kv.get('owns_db') !== 'yes') problems.push(`role ${role} does not own the database`);
+    space = {
+      kind: 'postgres',
+      target,
+      container: target.via === 'postgres-service' ? target.containerId : null,
+    };
+  } else {
+    const app = (await host.docker.serviceContainers(m.project, settings.app.service)).find((c) => c.running);
+    if (app) space = { kind: 'sqlite', container: app.id, path: db.source };
+  }
+  if (space) {
+    const measured = readSpace((await runStep(host, restoreSpaceStep(backupDir, space), log)).toString());
+    const setDb = m.files.find((f) => f.role === 'database')?.bytes ?? 0;
+    const room = spaceProblems(db.kind, measured, setDb);
+    problems.push(...room.problems);
+    if (room.unmeasured.length) log.info(`not measured before the restore: ${room.unmeasured.join(', ')}`);
+  }
   return problems.join(' and ');
 }

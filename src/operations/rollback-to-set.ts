@@ -80,7 +80,8 @@ export async function rollbackToSet(
   if (plan.parts.app) await ensureSetImage(host, log, m);
   const mode = plan.database?.mode;
   if (opts.proveRestore && mode && mode !== 'never') {
-    const why = await whyRestoreCannotRun(host, settings, log, m);
+    const backupDir = plan.target.dir.replace(/\/[^/]*$/, '');
+    const why = await whyRestoreCannotRun(host, settings, log, m, backupDir);
     // A certain restore is refused outright; one that depends on whether the schema moved (auto) is
     // announced, since an image-only rollback needs no privilege.
     if (why && mode === 'always')

@@ -1,4 +1,5 @@
 import type { Settings } from '../settings.js';
+import { databaseRecord } from '../restore/outcome.js';
 import { checksLine, rolledBack, type RunEvent } from './event.js';
 
 /**
@@ -132,12 +133,15 @@ export function deployStart(
 
 /** A rollback's deployment: of the version it restored, created once that is known. */
 export function rollbackCreate(t: DeploymentTarget, e: RunEvent): CreateDeployment {
+  const { database, carryOver } = databaseRecord(e.parts);
   return createRequest(t, `rollback to ${e.requested}: ${e.runningImage}`, {
     command: 'rollback',
     version: e.runningImage.split(':').pop() ?? '',
     image: e.runningImage,
     replaced: e.previousImage,
     restoredFrom: e.requested,
+    ...(database && { database }),
+    ...(carryOver && { carryOver }),
   });
 }
 
@@ -148,11 +152,15 @@ export function finalState(e: RunEvent): DeploymentState {
 
 export function finalDescription(e: RunEvent): string {
   const failed = e.failedChecks.length ? checksLine(e.failedChecks) : e.failure;
+  const { database, carried } = databaseRecord(e.parts);
+  const migrations = e.migrations ? ` (migrations: ${e.migrations})` : '';
+  // What a rollback did to the records comes first, short: the failure's detail may be cut at 140.
+  const records = [database && `database ${database}`, carried].filter(Boolean).join('; ');
   switch (e.outcome) {
     case 'deployed':
-      return `${e.runningImage} running and verified`;
+      return `${e.runningImage} running and verified${migrations}`;
     case 'rolled-back':
-      return `rolled back to ${e.runningImage}: ${failed}`;
+      return `rolled back to ${e.runningImage}${records ? ` (${records})` : ''}: ${failed}`;
     case 'restored':
       return `${e.runningImage} restored and verified`;
     case 'rollback-failed':

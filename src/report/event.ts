@@ -42,6 +42,8 @@ export interface RunEvent {
   restoredFrom: { id: string; created: string } | null;
   /** The snapshot of what the rollback overwrote: the point to undo it from. */
   undoSet: { id: string; dir: string; created: string } | null;
+  /** A deploy's migrations as its image classified them ('' when none were classified). */
+  migrations: string;
 }
 
 const failed = (v: VerifyReport | null): Check[] =>
@@ -77,6 +79,7 @@ export function deployEvent(d: DeployResult, version: string): RunEvent {
     undoSet: d.failedState
       ? { id: d.failedState.manifest.id, dir: d.failedState.dir, created: d.failedState.manifest.created }
       : null,
+    migrations: d.migrations?.class ?? '',
   };
 }
 
@@ -101,6 +104,7 @@ export function rollbackEvent(r: RollbackDone): RunEvent {
     undoSet: r.snapshot
       ? { id: r.snapshot.manifest.id, dir: r.snapshot.dir, created: r.snapshot.manifest.created }
       : null,
+    migrations: '',
   };
 }
 
@@ -123,6 +127,7 @@ export function verifyEvent(image: string, v: VerifyReport): RunEvent {
     scope: '',
     restoredFrom: null,
     undoSet: null,
+    migrations: '',
   };
 }
 
@@ -146,6 +151,7 @@ export function errorEvent(command: RunEvent['command'], requested: string, mess
     scope: '',
     restoredFrom: null,
     undoSet: null,
+    migrations: '',
   };
 }
 

@@ -85,3 +85,43 @@ export function partsAccount(
 ): { restored: string[]; notes: string[] } {
   return { restored: restoredLines(parts), notes: [...notes, ...partNotes(parts)] };
 }
+
+/**
+ * For records with little room (a deployment's payload and status): what became of the database, and
+ * the carry-over's counts only (the keys stay in the report on the host). '' for a part not in play.
+ */
+export function databaseRecord(parts: readonly PartOutcome[]): {
+  database: string;
+  carryOver: string;
+  /** The carry-over in a few words: `7 rows carried, 1 listed`. */
+  carried: string;
+} {
+  const schema = parts.find((p) => p.part === 'schema' && p.status === 'restored');
+  const db = parts.find((p) => p.part === 'database');
+  const carry = parts.find((p) => p.part === 'carry-over');
+  const carried = parts.find(
+    (p): p is Extract<PartOutcome, { part: 'carry-over'; status: 'restored' }> =>
+      p.part === 'carry-over' && p.status === 'restored',
+  );
+  const database = schema
+    ? 'kept, migrated back'
+    : !db
+      ? ''
+      : db.status === 'restored'
+        ? 'restored'
+        : db.status === 'skipped'
+          ? 'kept'
+          : 'NOT restored';
+  if (carried) {
+    const sum = (k: 'inserted' | 'updated' | 'deleted') =>
+      Object.values(carried.tables).reduce((n, t) => n + t[k], 0);
+    const [i, u, d] = [sum('inserted'), sum('updated'), sum('deleted')];
+    return {
+      database,
+      carryOver: `${i} inserted, ${u} updated, ${d} deleted, ${carried.listed} listed`,
+      carried: `${i + u + d} rows carried, ${carried.listed} listed`,
+    };
+  }
+  const carryOver = !carry ? '' : carry.status === 'failed' ? 'failed' : 'not run';
+  return { database, carryOver, carried: carryOver && `carry-over ${carryOver}` };
+}
