@@ -10,7 +10,9 @@
  *  4. a release that crash-loops (v4) is caught at once and rolled back;
  *  5. a release whose migration the old code cannot write with (v8) is deployed, written to, and then
  *     undone by the emergency rollback: its migration is migrated back, every record kept;
- *  6. for contrast, the seed's own emergency script after the same broken upgrade: it reports success
+ *  6. a destructive release (v9 drops a column) is deployed and written to, then the emergency rollback
+ *     restores the database (the dropped values are back) and carries the writes made since over;
+ *  7. for contrast, the seed's own emergency script after the same broken upgrade: it reports success
  *     while the app answers 500.
  *
  * It ends with a table and writes each step summary to .demo/ (markdown, and one HTML page).
@@ -73,6 +75,8 @@ async function act(step: string, inputs: Record<string, string>, expect: string)
   for (const l of main.stdout.split('\n'))
     if (/^(::error|::warning|migrations |database: |deployed |rolled back|deploy of )/.test(l))
       console.log(l);
+  for (const l of main.summary.split('\n'))
+    if (/ carried over: /.test(l)) console.log(`summary: ${l.slice(2)}`);
   table.push({
     step,
     command: what,
@@ -136,7 +140,18 @@ try {
   await act('a release the old code cannot write with', { command: 'deploy', version: 'v8' }, 'succeeded');
   for (const n of [1, 2]) await addRecord(a, `patient written through v8 #${n}`);
   await act('emergency rollback: v8 migrated back, records kept', { command: 'rollback' }, 'succeeded');
-  await addRecord(a, 'patient written through v1 after the rollback');
+  await addRecord(a, 'patient written through v2 after the rollback');
+  await act(
+    'a destructive release: drops a column, healthy',
+    { command: 'deploy', version: 'v9' },
+    'succeeded',
+  );
+  for (const n of [1, 2]) await addRecord(a, `patient written through v9 #${n}`);
+  await act(
+    'emergency rollback: v9 restored, later writes carried over',
+    { command: 'rollback' },
+    'succeeded',
+  );
   resetInstance('a');
   await seedContrast();
   resetInstance('a');

@@ -16,6 +16,7 @@ import {
 } from '../../src/report/deployment-plan.js';
 import { createdOfId, deployEvent, errorEvent, rollbackEvent, verifyEvent } from '../../src/report/event.js';
 import { incidentNote } from '../../src/report/incident.js';
+import { rollbackSummary, rollbackView } from '../../src/report/rollback-summary.js';
 import { describeError, timeboxed } from '../../src/report/timebox.js';
 import { shouldNotify, webhookMessage } from '../../src/report/webhook-message.js';
 
@@ -508,5 +509,43 @@ test('deployment records: the migrations class, what became of the database and 
   assert.match(
     finishStatuses(T, rolledCarry, 7, 3)[0]!.description,
     /^rolled back to \S+ \(database restored; 7 rows carried, 1 listed\): HTTP health/,
+  );
+});
+
+test('what became of the writes made since the set: carried over, only in the snapshot, or never touched', () => {
+  const carry = {
+    part: 'carry-over' as const,
+    status: 'restored' as const,
+    from: '20261120T080000Z-cccccc',
+    tables: { records_patient: { inserted: 3, updated: 1, deleted: 1, listed: 2 } },
+    listed: 2,
+    report: '/srv/eqmd/backups/20261124T120000Z-dddddd/carry-over.json',
+  };
+  const db = { part: 'database' as const, status: 'restored' as const, account: DB_RESTORED };
+  const summaryOf = (parts: RollbackDone['parts']) =>
+    rollbackSummary(rollbackView(rollbackDone({ parts })), '');
+  assert.match(summaryOf([db, carry]), /were carried over \(above\); the snapshot holds them too\./);
+  assert.doesNotMatch(summaryOf([db, carry]), /only in that snapshot/);
+  assert.match(summaryOf([db]), /Writes made after the restored set was taken are only in that snapshot\./);
+  const kept = summaryOf([{ part: 'schema', status: 'restored', to: ['records:0002'], by: 'x' }]);
+  assert.doesNotMatch(kept, /only in that snapshot|carried over \(above\)/, 'nothing was put back over them');
+  const ctx = {
+    at: '2026-11-24T12:01:00.000Z',
+    runUrl: T.logUrl,
+    actor: 'alice',
+    repository: 'org/equipemed',
+    environment: 'production',
+    projectDir: '/srv/eqmd',
+    artifactName: 'a',
+  };
+  const note = incidentNote(rollbackEvent(rollbackDone({ parts: [db, carry] })), ctx);
+  assert.match(
+    note,
+    /were carried over into the restored database: 5 rows; 2 could not be carried and are listed with the reason in `\/srv\/eqmd\/backups\/20261124T120000Z-dddddd\/carry-over\.json` on the host\./,
+  );
+  assert.doesNotMatch(note, /are no longer in the live data/);
+  assert.match(
+    incidentNote(rollbackEvent(rollbackDone({ parts: [db] })), ctx),
+    /are no longer in the live data/,
   );
 });

@@ -1,5 +1,6 @@
 import { appOutputMarkdown } from './app-output.js';
 import { checksLine, dataRestored, type RunEvent } from './event.js';
+import { carriedOver, rowsCarried } from '../restore/outcome.js';
 
 /** Where and when the incident happened, for the note's header. */
 export interface IncidentContext {
@@ -95,6 +96,17 @@ function dataLossWindow(e: RunEvent): string[] {
         'where the replaced data was kept aside is listed under "What was restored".',
     ];
   }
+  const carried = carriedOver(e.parts);
+  if (carried)
+    return [
+      `Writes made between ${since} (backup set \`${e.restoredFrom?.id ?? '?'}\`) and ${e.undoSet.created} ` +
+        `(when the service was stopped for the rollback) were carried over into the restored database: ` +
+        `${rowsCarried(carried)} rows` +
+        (carried.listed
+          ? `; ${carried.listed} could not be carried and are listed with the reason in \`${carried.report}\` on the host.`
+          : ', none left out.'),
+      `The snapshot \`${e.undoSet.id}\` (\`${e.undoSet.dir}\`) holds the data as it was just before the rollback.`,
+    ];
   return [
     `Writes made between ${since} (backup set \`${e.restoredFrom?.id ?? '?'}\`) and ${e.undoSet.created} ` +
       `(when the service was stopped for the rollback) are no longer in the live data.`,

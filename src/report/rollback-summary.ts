@@ -1,7 +1,7 @@
 import { appOutputMarkdown, type AppOutputRef } from './app-output.js';
 import { checkTable } from './summary-markdown.js';
 import type { RollbackDone } from '../operations/rollback.js';
-import { partsAccount } from '../restore/outcome.js';
+import { carriedOver, partsAccount, putBackData } from '../restore/outcome.js';
 import { setRef, type SetRef } from './set-ref.js';
 import { failureDetails } from './verify-summary.js';
 
@@ -17,13 +17,27 @@ export type RollbackView = Pick<
   | 'healthy'
   | 'verify'
   | 'failure'
-> & { snapshot: SetRef | null; restored: string[]; notes: string[] };
+> & {
+  snapshot: SetRef | null;
+  restored: string[];
+  notes: string[];
+  /** What became of the writes made after the restored set: put back over, carried over, or untouched. */
+  laterWrites: 'only-in-snapshot' | 'carried-over' | 'kept';
+};
 
 export const rollbackView = (r: RollbackDone): RollbackView => ({
   ...r,
   ...partsAccount(r.parts, r.notes),
   snapshot: r.snapshot && setRef(r.snapshot),
+  laterWrites: !putBackData(r.parts) ? 'kept' : carriedOver(r.parts) ? 'carried-over' : 'only-in-snapshot',
 });
+
+const LATER_WRITES: Record<RollbackView['laterWrites'], string> = {
+  'only-in-snapshot': ' Writes made after the restored set was taken are only in that snapshot.',
+  'carried-over':
+    ' Writes made after the restored set was taken were carried over (above); the snapshot holds them too.',
+  kept: '',
+};
 
 export function rollbackSummary(
   r: RollbackView,
@@ -43,7 +57,7 @@ export function rollbackSummary(
     ...(r.snapshot
       ? [
           `- what it replaced was saved first as backup set \`${r.snapshot.id}\` (\`${r.snapshot.dir}\`): ` +
-            `roll back to it (backup-id: ${r.snapshot.id}) to undo this rollback. Writes made after the restored set was taken are only in that snapshot.`,
+            `roll back to it (backup-id: ${r.snapshot.id}) to undo this rollback.${LATER_WRITES[r.laterWrites]}`,
         ]
       : []),
     '',

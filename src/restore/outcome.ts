@@ -28,6 +28,19 @@ export type PartOutcome =
 export const putBackData = (parts: readonly PartOutcome[]): boolean =>
   parts.some((p) => p.status === 'restored' && (p.part === 'database' || p.part === 'volume'));
 
+/** The carry-over that brought the writes made since the set into the restored database, if one did. */
+export const carriedOver = (
+  parts: readonly PartOutcome[],
+): Extract<PartOutcome, { part: 'carry-over'; status: 'restored' }> | null =>
+  parts.find(
+    (p): p is Extract<PartOutcome, { part: 'carry-over'; status: 'restored' }> =>
+      p.part === 'carry-over' && p.status === 'restored',
+  ) ?? null;
+
+/** Rows the carry-over inserted, updated or deleted. */
+export const rowsCarried = (p: Extract<PartOutcome, { part: 'carry-over'; status: 'restored' }>): number =>
+  Object.values(p.tables).reduce((n, t) => n + t.inserted + t.updated + t.deleted, 0);
+
 export const failedParts = (parts: readonly PartOutcome[]): PartOutcome[] =>
   parts.filter((p) => p.status === 'failed');
 
@@ -99,10 +112,7 @@ export function databaseRecord(parts: readonly PartOutcome[]): {
   const schema = parts.find((p) => p.part === 'schema' && p.status === 'restored');
   const db = parts.find((p) => p.part === 'database');
   const carry = parts.find((p) => p.part === 'carry-over');
-  const carried = parts.find(
-    (p): p is Extract<PartOutcome, { part: 'carry-over'; status: 'restored' }> =>
-      p.part === 'carry-over' && p.status === 'restored',
-  );
+  const carried = carriedOver(parts);
   const database = schema
     ? 'kept, migrated back'
     : !db
