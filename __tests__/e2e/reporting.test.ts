@@ -232,6 +232,7 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
       '## What was restored',
       'PostgreSQL restored from',
       '## Data-loss window',
+      'were carried over into the restored database: 0 rows, none left out.',
       `the snapshot \`${failedState.id}\``,
       `\`command: rollback\`, \`backup-id: ${failedState.id}\`, \`scope: full\``,
     ]) {

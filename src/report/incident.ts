@@ -105,7 +105,7 @@ function dataLossWindow(e: RunEvent): string[] {
         (carried.listed
           ? `; ${carried.listed} could not be carried and are listed with the reason in \`${carried.report}\` on the host.`
           : ', none left out.'),
-      `The snapshot \`${e.undoSet.id}\` (\`${e.undoSet.dir}\`) holds the data as it was just before the rollback.`,
+      `Nothing is lost either way: the snapshot \`${e.undoSet.id}\` (\`${e.undoSet.dir}\`) holds the data as it was just before the rollback.`,
     ];
   return [
     `Writes made between ${since} (backup set \`${e.restoredFrom?.id ?? '?'}\`) and ${e.undoSet.created} ` +
