@@ -1,4 +1,23 @@
 /**
+ * The session both halves of the carry-over start with: psql's error handling, and every setting that
+ * decides a value's text form (the comparison is on that form) set the same on both sides, with no
+ * timeout configured for the app cutting the one long statement short. One constant for both halves:
+ * a setting changed on one side only would make equal rows compare unequal.
+ */
+export const PG_CARRY_OVER_SESSION = `\\set ON_ERROR_STOP 1
+\\set QUIET 1
+-- The same text form of every value in both sessions (the comparison is on that form), and no
+-- timeout configured for the app cutting the one long statement short.
+SET client_encoding = 'UTF8';
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+SET extra_float_digits = 3;
+SET bytea_output = 'hex';
+SET statement_timeout = 0;
+`;
+
+/**
  * First half of the PostgreSQL carry-over: run with `psql -X -q -v ON_ERROR_STOP=1 -d OLD` (OLD = the
  * replaced database, the failed release's schema with every write made since the set) with this text
  * on stdin; its stdout is the stream the second half reads. Read-only: one REPEATABLE READ READ ONLY
@@ -15,18 +34,7 @@
  * Session settings fix every text form that could differ between the two sessions (encoding, time
  * zone, float digits, bytea, interval). Constant text: names are spliced with %I/%L, never a value.
  */
-export const PG_CARRY_OVER_EXPORT_SQL = `\\set ON_ERROR_STOP 1
-\\set QUIET 1
--- The same text form of every value in both sessions (the comparison is on that form), and no
--- timeout configured for the app cutting the one long statement short.
-SET client_encoding = 'UTF8';
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-SET IntervalStyle = 'postgres';
-SET extra_float_digits = 3;
-SET bytea_output = 'hex';
-SET statement_timeout = 0;
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+export const PG_CARRY_OVER_EXPORT_SQL = `${PG_CARRY_OVER_SESSION}BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 SELECT format('COPY (SELECT %L, %L, ''columns'', %L) TO STDOUT', nsp, rel, json_build_object(
          'columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
                      WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),

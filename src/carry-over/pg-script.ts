@@ -1,3 +1,5 @@
+import { PG_CARRY_OVER_SESSION } from './pg-export.js';
+
 /**
  * The carry-over proper: carries the writes made since the set into NEW (the database restored from
  * it, the previous release's schema), reading the stream of pg-export.ts at its `\copy … FROM pstdin`.
@@ -31,18 +33,7 @@
  * nothing is done. Needs no extension and no superuser: the owner of NEW. Constant text: names are
  * spliced with %I, values only passed as parameters.
  */
-export const PG_CARRY_OVER_SQL = `\\set ON_ERROR_STOP 1
-\\set QUIET 1
--- The same text form of every value in both sessions (the comparison is on that form), and no
--- timeout configured for the app cutting the one long statement short.
-SET client_encoding = 'UTF8';
-SET TimeZone = 'UTC';
-SET DateStyle = 'ISO, YMD';
-SET IntervalStyle = 'postgres';
-SET extra_float_digits = 3;
-SET bytea_output = 'hex';
-SET statement_timeout = 0;
-SET client_min_messages = warning;
+export const PG_CARRY_OVER_SQL = `${PG_CARRY_OVER_SESSION}SET client_min_messages = warning;
 BEGIN;
 SET CONSTRAINTS ALL IMMEDIATE;
 CREATE SCHEMA eqmd_carry;
