@@ -36,7 +36,7 @@ const set = (cls: 'breaks-old-writes' | 'compatible'): Manifest => ({
     ],
   },
 });
-const planFor = (m: Manifest) => {
+const planFor = (m: Manifest, carryOver: 'auto' | 'never' = 'auto') => {
   const p = planRestore({
     app: { projectDir: '/srv/eqmd-a', envFile: '.env', imageVariable: 'EQMD_IMAGE', service: 'eqmd' },
     restoreDatabase: 'auto',
@@ -47,7 +47,7 @@ const planFor = (m: Manifest) => {
     snapshotReason: 'failed-deploy',
     currentImage: 'registry.local/eqmd:v1',
     fromImage: 'registry.local/eqmd:v8',
-    carryOver: 'auto',
+    carryOver,
   });
   return { ...p, database: p.database! };
 };
@@ -222,7 +222,8 @@ test('carry-over never: the restore runs without it and nothing is said of it', 
     host,
     { ...settings, deploy: { ...settings.deploy, carryOver: 'never' } },
     silentLog(),
-    planFor(destructive),
+    // As rollback.ts and deploy/plan.ts plan it: from the same input.
+    planFor(destructive, 'never'),
     moved,
     snapshotSet,
     'c0ffee',

@@ -52,7 +52,7 @@ export async function rollBackDatabase(
     notes.push(`migrating back failed (${failed}): the database is restored from ${m.id} instead`);
     log.warning(notes.at(-1)!);
   }
-  const carry = carryOverSource(settings, plan, snapshotSet);
+  const carry = carryOverSource(plan, snapshotSet);
   try {
     const r = await restoreDatabase(
       host,
@@ -81,10 +81,10 @@ type CarrySource = { source: CarryOver | null; failed: string | null };
  * Only after a restore decided by plan; the snapshot must hold the replaced database (the report's place,
  * and the rows' if the carry-over fails).
  */
-function carryOverSource(settings: Settings, plan: RestorePlan, snapshotSet: SetOnHost | null): CarrySource {
+function carryOverSource(plan: RestorePlan, snapshotSet: SetOnHost | null): CarrySource {
   const m = plan.target.manifest;
   const none = { source: null, failed: null };
-  if (plan.database?.mode !== 'auto' || settings.deploy.carryOver === 'never') return none;
+  // The plan decided it (carry-over input, restore-database auto, a restore by plan, a database).
   if (!plan.carryOver) return none;
   const replaced = snapshotSet?.manifest.files.find((f) => f.role === 'database');
   if (!snapshotSet || !replaced)
