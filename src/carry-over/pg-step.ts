@@ -3,7 +3,7 @@ import { pgPrelude, pgStdin, type PgTarget } from '../restore/postgres.js';
 import { bashScript } from '../shell.js';
 import { PG_CARRY_OVER_EXPORT_SQL } from './pg-export.js';
 import { PG_CARRY_OVER_SQL } from './pg-script.js';
-import { CARRIED_KEY, CARRY_FAILED_KEY } from './step.js';
+import { carryOutcomeLines } from './step.js';
 
 const COPY_LINE = '\\copy eqmd_carry.stream FROM pstdin';
 /**
@@ -39,13 +39,12 @@ export function pgCarryOverStep(t: PgTarget, report: string): Step {
         `  cat <<'SQL'\n${TAIL}\nSQL`,
         '}',
         'if err=$(stream | pg psql -X -q -v ON_ERROR_STOP=1 -At -d "$new" 2>&1 >"$1.part"); then',
-        '  mv -f "$1.part" "$1"',
-        `  printf '${CARRIED_KEY}=%s\\n' "$(tail -n 1 "$1")"`,
-        'else',
-        '  rm -f "$1.part"',
-        "  why=$(printf '%s\\n' \"$err\" | grep -m 1 'ERROR:' | sed 's/^.*ERROR: *//' || true)",
-        `  printf '${CARRY_FAILED_KEY}=%s\\n' "\${why:-the replaced database could not be read}"`,
-        'fi',
+        ...carryOutcomeLines(
+          '"$1.part"',
+          '"$1"',
+          `$(printf '%s\\n' "$err" | grep -m 1 'ERROR:' | sed 's/^.*ERROR: *//' || true)`,
+          'the replaced database could not be read',
+        ),
       ],
       [report],
     ),

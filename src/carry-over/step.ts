@@ -5,6 +5,24 @@ import { CARRY_OVER_PY } from './script.js';
 export const CARRIED_KEY = 'carry_over';
 export const CARRY_FAILED_KEY = 'carry_failed';
 
+/**
+ * The end of a carry-over run, after its `if …; then`: the report written to PART (a shell word, mode
+ * 0600) is moved to REPORT and its last line printed as `carry_over=`; or the partial report is removed
+ * and `carry_failed=` printed with WHY (a shell expression; FALLBACK when it is empty). One place for
+ * the protocol carriedBy (operations/restore.ts) reads, for SQLite and PostgreSQL alike.
+ */
+export function carryOutcomeLines(part: string, report: string, why: string, fallback = ''): string[] {
+  return [
+    `  mv -f ${part} ${report}`,
+    `  printf '${CARRIED_KEY}=%s\\n' "$(tail -n 1 ${report})"`,
+    'else',
+    `  rm -f ${part}`,
+    `  why=${why}`,
+    `  printf '${CARRY_FAILED_KEY}=%s\\n' "\${why:-${fallback}}"`,
+    'fi',
+  ];
+}
+
 /** The replaced database the carry-over reads: the pre-restore snapshot's copy, and where its report goes. */
 export interface SqliteCarry {
   replacedFile: string;
@@ -30,11 +48,7 @@ export function sqliteCarryOverLines(helper: string, live: string, x: SqliteCarr
     // Mode 0600 before a byte is written: a default ACL on the project dir would widen the umask's.
     `install -m 600 /dev/null ${quote(part)}`,
     `if err=$(${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(live, copy, x.replacedSha256)} 2>&1 >${quote(part)} <<'PY'\n${CARRY_OVER_PY}\nPY\n); then`,
-    `  mv -f ${quote(part)} ${quote(x.report)}`,
-    `  printf '${CARRIED_KEY}=%s\\n' "$(tail -n 1 ${quote(x.report)})"`,
-    'else',
-    `  rm -f ${quote(part)}`,
-    `  printf '${CARRY_FAILED_KEY}=%s\\n' "$(printf '%s\\n' "$err" | tail -n 1)"`,
-    'fi',
+    // Python's last line: the exception, or the script's own reason.
+    ...carryOutcomeLines(quote(part), quote(x.report), `"$(printf '%s\\n' "$err" | tail -n 1)"`),
   ];
 }
