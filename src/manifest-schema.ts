@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { migrationReportSchema } from './migrations/schema.js';
 import { backupTag } from './backup/set-paths.js';
-import { MANIFEST_SCHEMA, MANIFEST_REASONS, type Manifest } from './manifest.js';
+import { MANIFEST_SCHEMA, MANIFEST_REASONS, ROLLBACK_MODES, type Manifest } from './manifest.js';
 import {
   IMAGE_ID,
   isImageReference,
@@ -140,8 +140,11 @@ const manifestObject = v.object({
     actor: text(300),
     workflow: text(300),
     serverUrl: text(300),
+    // Absent in sets made before it was recorded: such a run counts as no operator's.
+    event: v.optional(matching(/^[a-z_]{0,64}$/, 'a GitHub event name'), ''),
   }),
   restoreTarget: v.optional(matching(BACKUP_ID, 'a backup id')),
+  rollbackMode: v.optional(v.picklist(ROLLBACK_MODES)),
   migrations: v.optional(migrationReportSchema),
   tool: v.object({ name: v.literal('eqmd-rollback'), version: matching(TOOL_VERSION, 'a version') }),
 });

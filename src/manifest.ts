@@ -67,10 +67,19 @@ export interface Manifest {
    * run reads it to finish that restore instead of choosing a new target.
    */
   restoreTarget?: string;
+  /**
+   * For a pre-restore snapshot: the kind of rollback that replaced this state. An emergency rollback
+   * reads it to tell an operator's named rollback (which it may undo) from an emergency one (never).
+   */
+  rollbackMode?: RollbackMode;
   /** A pre-deploy set: what the release's migrations would do, and each app's applied state before. */
   migrations?: MigrationReport;
   tool: { name: string; version: string };
 }
+
+/** How a rollback chose where to go: the newest good set, a named version, or a named set. */
+export const ROLLBACK_MODES = ['emergency', 'version', 'backup-set'] as const;
+export type RollbackMode = (typeof ROLLBACK_MODES)[number];
 
 /** Why a set was made: every reason the action writes, and so the only ones a manifest may carry. */
 export const MANIFEST_REASONS = [

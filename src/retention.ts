@@ -1,4 +1,4 @@
-import { emergencyTarget } from './emergency-target.js';
+import { emergencyChoice, emergencyTarget } from './emergency-target.js';
 import type { Manifest } from './manifest.js';
 
 /** Snapshots that hold data written after other backups (later rows, uploads): kept at least a day. */
@@ -19,7 +19,8 @@ const newestFirst = (a: Manifest, b: Manifest) =>
 /**
  * Which sets to prune: the newest `keep` verified sets of this project stay, and so do
  * - the set the running version was deployed from (the newest pre-deploy set): its rollback point;
- * - the newest set holding an image other than the running one: the emergency rollback's target;
+ * - the newest set holding an image other than the running one, and the snapshot of an operator's
+ *   rollback that an emergency rollback would undo: the emergency rollback's targets;
  * - snapshots (pre-restore, failed states) younger than a day: the only copy of later writes.
  * Unverified or unreadable sets are never pruned here (an operator should look at them). keep = 0
  * keeps everything.
@@ -36,6 +37,9 @@ export function chooseSetsToPrune(
   if (deployedFrom) protectedIds.add(deployedFrom.id);
   const emergency = emergencyTarget(verified, ctx.runningImageId);
   if (emergency) protectedIds.add(emergency.id);
+  // The snapshot of an operator's rollback tells the emergency rollback what to undo it to.
+  const choice = emergencyChoice(verified, ctx.runningImageId);
+  if (choice) protectedIds.add(choice.target.id);
   for (const m of verified) {
     if (SNAPSHOT_REASONS.includes(m.reason) && ctx.now.getTime() - Date.parse(m.created) < DAY_MS)
       protectedIds.add(m.id);

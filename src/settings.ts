@@ -97,6 +97,11 @@ export interface RunInfo {
   actor: string;
   workflow: string;
   serverUrl: string;
+  /**
+   * What started the run (GITHUB_EVENT_NAME): an operator's `workflow_dispatch` or an automation's
+   * `push`, `workflow_run`… A rollback an operator started is one an emergency rollback may undo.
+   */
+  event: string;
 }
 
 import type { MigrationPolicy } from './migrations/classify.js';

@@ -16,6 +16,7 @@ import {
   testHost,
   type ActionRun,
   type Instance,
+  type RunOptions,
 } from './harness.js';
 
 const h = testHost();
@@ -26,7 +27,8 @@ const conn = (i: Instance) => ({
   'health-url': i.healthUrl.replace('127.0.0.1', 'localhost'),
   'upload-artifact': 'false',
 });
-const run = (i: Instance, inputs: Record<string, string>) => runAction({ ...conn(i), ...inputs });
+const run = (i: Instance, inputs: Record<string, string>, opts: RunOptions = {}) =>
+  runAction({ ...conn(i), ...inputs }, opts);
 const version = servedVersion;
 const env = envFileOf;
 const manifestOf = (r: ActionRun) => JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
@@ -218,6 +220,31 @@ describe('rollback', () => {
     assert.equal(await version(a), 'v5');
     assert.equal(manifestOf(r).reason, 'pre-restore');
     assert.equal(r.outputs['deployed-image'], `${h.image}:v5`);
+  });
+
+  test('an emergency rollback after an operator’s rollback undoes it: the replaced version deployed again, every record kept', async () => {
+    resetInstance('a');
+    const live = `/var/lib/docker/volumes/${a.composeProject}_database/_data/db.sqlite3`;
+    const d = await run(a, { command: 'deploy', version: 'v2' }, { env: { GITHUB_EVENT_NAME: 'push' } });
+    assert.equal(d.code, 0, d.stdout);
+    await addRecord(a, 'written-by-v2');
+    const operator = { env: { GITHUB_EVENT_NAME: 'workflow_dispatch' } };
+    const manual = await run(a, { command: 'rollback', version: 'v1' }, operator);
+    assert.equal(manual.code, 0, manual.stdout);
+    assert.equal(await version(a), 'v1');
+    assert.equal(manifestOf(manual).rollbackMode, 'version');
+    await addRecord(a, 'written-by-v1');
+    const e = await run(a, { command: 'rollback' }, operator);
+    assert.equal(e.code, 0, e.stdout);
+    assert.equal(e.outputs['deployed-image'], `${h.image}:v2`);
+    assert.equal(e.outputs['previous-image'], `${h.image}:v1`);
+    assert.equal(e.outputs.result, 'succeeded');
+    assert.equal(await version(a), 'v2');
+    assert.match(e.summary, /emergency rollback to 127\.0\.0\.1:5000\/eqmd:v2/);
+    assert.match(e.summary, /undid it by deploying the version it replaced again/);
+    // A deploy, not a restore: its safety backup is a pre-deploy set and no set was put back.
+    assert.equal(manifestOf(e).reason, 'pre-deploy');
+    assert.match(sqliteRows(live), /written-by-v2[\s\S]*written-by-v1/);
   });
 
   test('static files deleted on the host are restored from a set (scope static)', async () => {

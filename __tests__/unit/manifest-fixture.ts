@@ -71,6 +71,7 @@ export function validManifest(x: {
       actor: 'octocat',
       workflow: 'deploy',
       serverUrl: 'https://github.com',
+      event: 'push',
     },
     toolVersion: '0.1.0',
   });

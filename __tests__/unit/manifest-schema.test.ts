@@ -65,6 +65,9 @@ const rejected: [string, string, Edit][] = [
   ['service', 'payload', (m) => (m.service = `eqmd;touch ${MARKER}`)],
   ['composeFlavor', 'unknown', (m) => (m.composeFlavor = 'v3')],
   ['restoreTarget', 'traversal', (m) => (m.restoreTarget = '../x')],
+  ['rollbackMode', 'not a mode', (m) => (m.rollbackMode = `version\n::error::${MARKER}`)],
+  ['run.event', 'a payload', (m) => (m.run.event = `workflow_dispatch; touch ${MARKER}`)],
+  ['run.event', 'upper case', (m) => (m.run.event = 'WORKFLOW_DISPATCH')],
   ['totalBytes', 'not the sum', (m) => (m.totalBytes = 1)],
   ['checks.0.detail', 'a line break', (m) => (m.checks[0].detail = `ok\n::stop-commands::${MARKER}`)],
   ['tool.name', 'another tool', (m) => (m.tool.name = 'evil')],
@@ -94,6 +97,8 @@ test('a valid manifest passes; the output is the manifest', () => {
     f.path === 'database.sqlite3' ? { ...f, path: 'database.dump' } : f,
   );
   pg.restoreTarget = '20261120T000000Z-000001';
+  pg.rollbackMode = 'backup-set';
+  pg.run.event = 'workflow_dispatch';
   pg.image.reference = `sha256:${'d'.repeat(64)}`;
   assert.deepEqual(validateManifest(pg), { ok: true, manifest: pg });
   const none = base() as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -102,6 +107,11 @@ test('a valid manifest passes; the output is the manifest', () => {
   none.files = none.files.filter((f: { role: string }) => f.role !== 'database' && f.role !== 'volume');
   none.totalBytes = none.files.reduce((a: number, f: { bytes: number }) => a + f.bytes, 0);
   assert.ok(validateManifest(none).ok);
+  // A set made before the event was recorded reads as no operator's run.
+  const older = base() as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  delete older.run.event;
+  const read = validateManifest(older);
+  assert.ok(read.ok && read.manifest.run.event === '');
 });
 
 test('each tampered field is refused, naming the field and never repeating the value', () => {

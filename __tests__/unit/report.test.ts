@@ -104,6 +104,7 @@ const rolled = deployEvent(
 const rollbackDone = (over: Partial<RollbackDone>): RollbackDone => ({
   dryRun: false,
   mode: 'emergency',
+  undid: null,
   target: '20261120T080000Z-cccccc',
   scope: 'app',
   previousImage: `${IMG}:v2`,

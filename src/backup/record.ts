@@ -7,6 +7,7 @@ import {
   type Manifest,
   type ManifestFile,
   type ManifestReason,
+  type RollbackMode,
   type VolumeRecord,
 } from '../manifest.js';
 import type { RunInfo } from '../settings.js';
@@ -83,6 +84,7 @@ export function buildManifest(x: {
   run: RunInfo;
   toolVersion: string;
   restoreTarget?: string;
+  rollbackMode?: RollbackMode;
   migrations?: MigrationReport;
 }): Manifest {
   return {
@@ -111,6 +113,8 @@ export function buildManifest(x: {
     totalBytes: x.files.reduce((a, f) => a + f.bytes, 0),
     run: x.run,
     ...(x.restoreTarget ? { restoreTarget: x.restoreTarget } : {}),
+    // Only a snapshot a rollback takes of what it replaces says which rollback that was.
+    ...(x.rollbackMode && x.reason === 'pre-restore' ? { rollbackMode: x.rollbackMode } : {}),
     ...(x.migrations ? { migrations: x.migrations } : {}),
     tool: { name: 'eqmd-rollback', version: x.toolVersion },
   };

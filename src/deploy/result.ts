@@ -1,6 +1,7 @@
-import type { ManifestReason } from '../manifest.js';
+import type { ManifestReason, RollbackMode } from '../manifest.js';
 import type { MigrationReport } from '../migrations/classify.js';
 import type { BackupOptions } from '../operations/backup.js';
+import type { Facts } from '../operations/facts.js';
 import type { RollbackOptions } from '../operations/rollback-to-set.js';
 import type { VerifyReport } from '../operations/verify.js';
 import type { PartOutcome } from '../restore/outcome.js';
@@ -10,12 +11,16 @@ import type { Settings } from '../settings.js';
 export interface DeployOptions {
   /** Reason recorded on the safety backup: pre-deploy, or pre-restore for a rollback to a version. */
   reason?: ManifestReason;
+  /** A deploy that is a rollback to a named version records so on its safety backup. */
+  rollbackMode?: RollbackMode;
   newId: () => string;
   now: () => Date;
   toolVersion: string;
   onPending?: BackupOptions['onPending'];
   onStopped?: RollbackOptions['onStopped'];
   clock?: () => number;
+  /** The caller's look at the host, taken under the same lock (an emergency rollback's undo). */
+  facts?: Facts;
 }
 
 export interface DeployResult {

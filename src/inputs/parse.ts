@@ -143,6 +143,7 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     actor: env.GITHUB_ACTOR ?? '',
     workflow: env.GITHUB_WORKFLOW ?? '',
     serverUrl: env.GITHUB_SERVER_URL ?? '',
+    event: env.GITHUB_EVENT_NAME ?? '',
   };
   const lock: LockSettings = {
     timeoutMs: v.integer('lock-timeout', input('lock-timeout'), 0, 86400) * 1000,

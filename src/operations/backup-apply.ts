@@ -69,6 +69,7 @@ export async function applyBackup(
     run: settings.run,
     toolVersion: opts.toolVersion,
     ...(opts.restoreTarget ? { restoreTarget: opts.restoreTarget } : {}),
+    ...(opts.rollbackMode ? { rollbackMode: opts.rollbackMode } : {}),
     ...(opts.migrations ? { migrations: opts.migrations } : {}),
   });
   const failed = checks.filter((c) => !c.ok);

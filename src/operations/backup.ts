@@ -2,7 +2,7 @@ import type { MigrationReport } from '../migrations/classify.js';
 import type { SetPaths } from '../backup/set-paths.js';
 import { cleanupStep, finalizeStep } from '../backup/set-steps.js';
 import type { Log } from '../log.js';
-import type { Manifest, ManifestReason } from '../manifest.js';
+import type { Manifest, ManifestReason, RollbackMode } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import { applyBackup } from './backup-apply.js';
@@ -33,6 +33,8 @@ export interface BackupOptions {
   project?: string;
   /** Recorded in the manifest of a pre-restore snapshot: the set about to be restored. */
   restoreTarget?: string;
+  /** Recorded in the manifest of a pre-restore snapshot: the kind of rollback taking it. */
+  rollbackMode?: RollbackMode;
   /** Recorded in the manifest of a pre-deploy set: the release's migrations, classified. */
   migrations?: MigrationReport;
   /**

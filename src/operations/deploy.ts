@@ -31,7 +31,7 @@ export async function deploy(
   const t0 = clock();
   const d = settings.deploy;
   const step = (s: Step) => log.group(s.title, async () => (await runStep(host, s, log)).toString());
-  const facts = await log.group('Inspect the host', () => gatherFacts(host, settings, log));
+  const facts = opts.facts ?? (await log.group('Inspect the host', () => gatherFacts(host, settings, log)));
   const plan = planDeploy(settings, facts);
   const { reference, previousImage } = plan;
   if (settings.output.dryRun) {
@@ -65,6 +65,7 @@ export async function deploy(
     // What an interrupted attempt left is no state to come back to: an emergency rollback must not
     // take it for "the version before this deploy" (it held the broken release, half switched).
     reason: opts.reason ?? (resumeFrom ? 'interrupted-deploy' : 'pre-deploy'),
+    ...(opts.rollbackMode ? { rollbackMode: opts.rollbackMode } : {}),
     now: opts.now(),
     toolVersion: opts.toolVersion,
     // Only the pull and the checks ran since the look above: nothing the backup records has changed.

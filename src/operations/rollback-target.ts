@@ -1,19 +1,25 @@
-import { emergencyTarget } from '../emergency-target.js';
+import { emergencyChoice } from '../emergency-target.js';
 import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { Manifest } from '../manifest.js';
+import type { Manifest, RollbackMode } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import { unfinishedRestoreTarget } from '../rerun.js';
 import type { Settings } from '../settings.js';
 import type { Facts } from './facts.js';
 import { readSets } from './list.js';
 
-export type RollbackMode = 'emergency' | 'version' | 'backup-set';
+export type { RollbackMode };
+
+/** Where a rollback from a set goes: a set to restore, or the version an operator's rollback replaced. */
+export type RollbackChoice =
+  | { mode: 'emergency' | 'backup-set'; target: Manifest }
+  | { mode: 'undo'; target: Manifest; reference: string };
 
 /**
  * The set a rollback from a set goes back to: the one named by backup-id, or for an emergency the
  * newest verified set holding another image than the running one (or the set an interrupted attempt
- * of this run was restoring). Refuses, changing nothing, when there is none.
+ * of this run was restoring), or, right after an operator's rollback, the version it replaced (see
+ * undoableRollback). Refuses, changing nothing, when there is none.
  */
 export async function chooseTarget(
   host: RemoteHost,
@@ -21,7 +27,7 @@ export async function chooseTarget(
   log: Log,
   facts: Facts,
   now: Date,
-): Promise<{ mode: RollbackMode; target: Manifest }> {
+): Promise<RollbackChoice> {
   const { sets, unreadable } = await readSets(
     host,
     facts.backupDir,
@@ -47,12 +53,22 @@ export async function chooseTarget(
   const resumed = unfinishedRestoreTarget(sets, settings.run);
   const running =
     facts.container?.imageId ?? (await host.docker.inspectImage(facts.probe.imageVariable))?.id ?? '';
-  const target =
-    (resumed && sets.find((m) => m.id === resumed && m.verified)) || emergencyTarget(sets, running);
-  if (resumed && target?.id === resumed)
+  const resumedSet = resumed ? sets.find((m) => m.id === resumed && m.verified) : undefined;
+  if (resumedSet) {
     log.info(
       `re-run (attempt ${settings.run.runAttempt}) of run ${settings.run.runId}: finishing the rollback to ${resumed} that an earlier attempt started`,
     );
+    return { mode: 'emergency', target: resumedSet };
+  }
+  const choice = emergencyChoice(sets, running);
+  if (choice?.kind === 'undo') {
+    log.info(
+      `the last change was a rollback an operator ran (${choice.target.rollbackMode}, run ${choice.target.run.runId}): ` +
+        `undoing it means deploying ${choice.reference} again, the version it replaced (snapshot ${choice.target.id})`,
+    );
+    return { mode: 'undo', target: choice.target, reference: choice.reference };
+  }
+  const target = choice?.target;
   if (!target) {
     throw new RefusedError(
       `no verified backup set of ${facts.project} holds an image other than the running one, apart from ` +

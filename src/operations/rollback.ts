@@ -7,7 +7,8 @@ import { partsFor } from '../restore/scope.js';
 import type { Settings } from '../settings.js';
 import { keepAppOutput } from './app-output.js';
 import { backup } from './backup.js';
-import type { DeployOptions } from '../deploy/result.js';
+import type { DeployOptions, DeployResult } from '../deploy/result.js';
+import { taggedReference } from '../emergency-target.js';
 import { deploy } from './deploy.js';
 import { gatherFacts, type Facts } from './facts.js';
 import { chooseTarget, type RollbackMode } from './rollback-target.js';
@@ -17,7 +18,10 @@ import { healthUrlText, type VerifyReport } from './verify.js';
 
 export interface RollbackDone {
   dryRun: false;
-  mode: RollbackMode;
+  /** undo: an emergency rollback that undid an operator's rollback by deploying what it replaced. */
+  mode: RollbackMode | 'undo';
+  /** For an undo: the snapshot of the rollback undone. */
+  undid: string | null;
   /** The set or version rolled back to. */
   target: string;
   scope: string;
@@ -47,28 +51,33 @@ export async function rollback(
   if (version) {
     // A named version: a deploy of that version (safety backup, switch, verify, automatic rollback
     // on failure). Data is not restored: the database stays as it is unless its schema moves.
-    const out = await deploy(host, settings, log, { ...opts, reason: 'pre-restore' });
-    if (out.dryRun) return out;
-    return {
-      dryRun: false,
-      mode: 'version',
-      target: version,
-      scope: 'app',
-      previousImage: out.previousImage,
-      deployedImage: out.deployedImage,
-      rolledBack: out.ok,
-      healthy: out.healthy,
-      snapshot: out.preDeploy,
-      parts: out.ok ? [{ part: 'version', status: 'restored', reference: out.deployedImage }] : out.parts,
-      appOutputOnHost: out.appOutputOnHost,
-      notes: out.notes,
-      verify: out.rollbackVerify ?? out.verify,
-      failure: out.failure,
-    };
+    const out = await deploy(host, settings, log, {
+      ...opts,
+      reason: 'pre-restore',
+      rollbackMode: 'version',
+    });
+    return out.dryRun ? out : fromDeploy(out, 'version', version, null);
   }
 
   const facts = await log.group('Inspect the host', () => gatherFacts(host, settings, log));
-  const { mode, target } = await chooseTarget(host, settings, log, facts, opts.now());
+  const choice = await chooseTarget(host, settings, log, facts, opts.now());
+  if (choice.mode === 'undo') {
+    // Undoing an operator's rollback is a deploy of the version it replaced: the same plan, checks and
+    // automatic rollback as any deploy, its migrations forward, nothing restored over later records.
+    const t = taggedReference(choice.reference)!;
+    const again: Settings = {
+      ...settings,
+      app: { ...settings.app, image: t.repository },
+      deploy: { ...settings.deploy, version: t.tag },
+    };
+    const out = await deploy(host, again, log, { ...opts, facts });
+    if (out.dryRun) {
+      const plan = `undo the rollback that replaced ${choice.reference} (its snapshot ${choice.target.id}): deploy it again\n${out.plan}`;
+      return { dryRun: true, plan };
+    }
+    return fromDeploy(out, 'undo', choice.reference, choice.target.id);
+  }
+  const { mode, target } = choice;
   const scope = mode === 'emergency' ? 'app' : settings.rollback.scope;
   const plan = planRestore({
     app: settings.app,
@@ -91,7 +100,11 @@ export async function rollback(
   }
   log.info(describe);
   const rb = await log.group('Roll back', () =>
-    rollbackToSet(host, settings, log, facts.project, plan, { ...opts, proveRestore: true }),
+    rollbackToSet(host, settings, log, facts.project, plan, {
+      ...opts,
+      proveRestore: true,
+      rollbackMode: mode,
+    }),
   );
   const healthy = !!rb.verify?.healthy;
   const incomplete = partNotes(failedParts(rb.parts));
@@ -114,6 +127,7 @@ export async function rollback(
     notes: rb.notes,
     verify: rb.verify,
     appOutputOnHost,
+    undid: null,
     failure: !healthy
       ? 'the restored version failed verification'
       : incomplete.length
@@ -152,4 +166,30 @@ async function dryRunText(
     snapshotSteps: snapshot.plan,
     verify: `verify ${healthUrlText(settings.verify.health)}`,
   });
+}
+
+/** A rollback that ran as a deploy (a named version, or an undo): its outcome in rollback terms. */
+function fromDeploy(
+  out: DeployResult,
+  mode: 'version' | 'undo',
+  target: string,
+  undid: string | null,
+): RollbackDone {
+  return {
+    dryRun: false,
+    mode,
+    undid,
+    target,
+    scope: 'app',
+    previousImage: out.previousImage,
+    deployedImage: out.deployedImage,
+    rolledBack: out.ok,
+    healthy: out.healthy,
+    snapshot: out.preDeploy,
+    parts: out.ok ? [{ part: 'version', status: 'restored', reference: out.deployedImage }] : out.parts,
+    appOutputOnHost: out.appOutputOnHost,
+    notes: out.notes,
+    verify: out.rollbackVerify ?? out.verify,
+    failure: out.failure,
+  };
 }

@@ -1,6 +1,6 @@
 import type { SnapshotResult } from '../deploy/decide.js';
 import type { Log } from '../log.js';
-import type { ManifestReason } from '../manifest.js';
+import type { ManifestReason, RollbackMode } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
@@ -10,6 +10,8 @@ export interface SnapshotOptions {
   now: () => Date;
   toolVersion: string;
   onPending?: BackupOptions['onPending'];
+  /** The rollback this snapshot is taken for (recorded on pre-restore snapshots only). */
+  rollbackMode?: RollbackMode;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function takeSnapshot(
         toolVersion: opts.toolVersion,
         ...(what.project ? { project: what.project } : {}),
         ...(what.restoreTarget ? { restoreTarget: what.restoreTarget } : {}),
+        ...(opts.rollbackMode ? { rollbackMode: opts.rollbackMode } : {}),
         ...(opts.onPending ? { onPending: opts.onPending } : {}),
       },
     );

@@ -84,7 +84,7 @@ export function deployEvent(d: DeployResult, version: string): RunEvent {
 }
 
 export function rollbackEvent(r: RollbackDone): RunEvent {
-  const fromSet = r.mode !== 'version';
+  const fromSet = r.mode === 'emergency' || r.mode === 'backup-set';
   return {
     command: 'rollback',
     outcome: r.rolledBack && !r.failure ? 'restored' : 'rollback-failed',

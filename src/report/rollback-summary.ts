@@ -9,6 +9,7 @@ import { failureDetails } from './verify-summary.js';
 export type RollbackView = Pick<
   RollbackDone,
   | 'mode'
+  | 'undid'
   | 'target'
   | 'scope'
   | 'previousImage'
@@ -46,8 +47,16 @@ export function rollbackSummary(
 ): string {
   const ok = !r.failure;
   return [
-    `## eqmd-rollback: ${ok ? '✅' : '❌'} ${r.mode} rollback to ${r.target} (scope ${r.scope})`,
+    `## eqmd-rollback: ${ok ? '✅' : '❌'} ${r.mode === 'undo' ? 'emergency' : r.mode} rollback to ${r.target} (scope ${r.scope})`,
     '',
+    ...(r.undid
+      ? [
+          `The last change was an operator's rollback (its snapshot \`${r.undid}\`): this emergency rollback undid it ` +
+            'by deploying the version it replaced again, with the checks and automatic rollback of any deploy. ' +
+            'Its migrations ran forward; no records were restored over.',
+          '',
+        ]
+      : []),
     `Before: \`${r.previousImage}\`; now: \`${r.deployedImage}\`; ${r.healthy ? 'healthy' : '**not healthy**'}.`,
     ...(r.failure ? ['', `**Failed:** ${r.failure}`] : []),
     '',
