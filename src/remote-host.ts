@@ -15,10 +15,11 @@ export interface ExecOptions {
   /** Overrides the connection's command timeout. */
   timeoutMs?: number;
   /**
-   * Leave stdin open (no stdin data): the command sees EOF only when the connection ends. The lock's
-   * keeper uses it to live exactly as long as this run's connection.
+   * Leave stdin open (no stdin data) until this settles: the command sees EOF then, or when the
+   * connection ends. The lock's keeper uses it to live as long as this run's connection, and to be
+   * told at once when the lock is released (rather than noticing on its next poll).
    */
-  holdStdin?: boolean;
+  holdStdin?: Promise<unknown>;
 }
 
 export interface ExecResult {

@@ -40,6 +40,8 @@ export class FakeHost implements RemoteHost {
     this.commands.push(stdin === undefined ? { command } : { command, stdin });
     const rule = this.rules.find(([re]) => re.test(command));
     const reply = rule ? (typeof rule[1] === 'function' ? rule[1](command, stdin) : rule[1]) : {};
+    // A command holding stdin (the lock's keeper) ends at EOF, as the real one does.
+    if (opts.holdStdin) await opts.holdStdin;
     return {
       code: reply.code ?? 0,
       signal: reply.signal ?? null,

@@ -16,18 +16,23 @@ const held = (
   owner = '{"command":"deploy","actor":"ana","repository":"org/x","runId":"7"}',
 ) => ({ stdout: `state=held\nowner=${owner}\nage_s=5\nkeeper=${keeper}\n` });
 
-test('lock: free → taken, its keeper started, stray helpers swept; released with the token', async () => {
-  const host = new FakeHost().on(/mkdir -m 755/, { stdout: 'state=acquired\n' });
-  const lock = await acquireLock(host, settings(), silentLog(), 'tok-1', noSleep);
-  assert.ok(host.ran(/eqmd-rollback\.lock/));
-  assert.ok(
-    host.commands.some((c) => /tok-1/.test(c.command) && !/mkdir -m 755/.test(c.command)),
-    'the keeper',
-  );
-  assert.ok(host.ran(/label=eqmd-rollback\.project-dir=\/srv\/eqmd-a/), 'helpers of this project swept');
-  await lock.release();
-  assert.ok(host.commands.at(-1)!.command.includes('tok-1'), 'released with its token');
-});
+// The timeout catches a release that does not end its keeper (which then lingers up to a second on a host).
+test(
+  'lock: free → taken, its keeper started, stray helpers swept; released with the token',
+  { timeout: 5000 },
+  async () => {
+    const host = new FakeHost().on(/mkdir -m 755/, { stdout: 'state=acquired\n' });
+    const lock = await acquireLock(host, settings(), silentLog(), 'tok-1', noSleep);
+    assert.ok(host.ran(/eqmd-rollback\.lock/));
+    assert.ok(
+      host.commands.some((c) => /tok-1/.test(c.command) && !/mkdir -m 755/.test(c.command)),
+      'the keeper',
+    );
+    assert.ok(host.ran(/label=eqmd-rollback\.project-dir=\/srv\/eqmd-a/), 'helpers of this project swept');
+    await lock.release();
+    assert.ok(host.commands.at(-1)!.command.includes('tok-1'), 'released with its token');
+  },
+);
 
 test('lock: a live holder is waited for, then refused naming it; nothing broken', async () => {
   const host = new FakeHost().on(/mkdir -m 755/, held('alive'));

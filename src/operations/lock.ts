@@ -77,9 +77,11 @@ export async function acquireLock(
     announced = true;
     await sleep(POLL_MS);
   }
-  // The keeper lives as long as this connection; not awaited until release.
+  // The keeper lives as long as this connection, or until the release closes its stdin; awaited then.
+  let letGo = () => {};
+  const released = new Promise<void>((resolve) => (letGo = resolve));
   const keeper = host
-    .exec(keeperCommand(dir, token), { timeoutMs: 7 * 24 * 3600 * 1000, holdStdin: true })
+    .exec(keeperCommand(dir, token), { timeoutMs: 7 * 24 * 3600 * 1000, holdStdin: released })
     .catch(() => undefined);
   log.info(`took the host lock ${dir}`);
   await sweepHelpers(host, settings, log);
@@ -88,6 +90,7 @@ export async function acquireLock(
     token,
     release: async () => {
       await runStep(host, releaseStep(dir, token), log);
+      letGo();
       await keeper;
     },
   };

@@ -37,6 +37,9 @@ class StreamLocalAgent extends http.Agent {
   }
 }
 
+/** How long close() waits for the server to close the connection before dropping it. */
+const CLOSE_GRACE_MS = 100;
+
 export class SshHost implements RemoteHost {
   readonly docker: DockerApi;
   private closed = false;
@@ -128,6 +131,7 @@ export class SshHost implements RemoteHost {
           resolve({ code, signal, stdout: Buffer.concat(stdout), stderr });
         });
         if (!opts.holdStdin) channel.end(opts.stdin ?? undefined);
+        else void opts.holdStdin.finally(() => channel.end());
       });
     });
   }
@@ -185,10 +189,18 @@ export class SshHost implements RemoteHost {
     });
   }
 
+  /**
+   * Says goodbye, then stops waiting: sshd can take most of a second to close its side, and the runner
+   * (and the next job) waits for this process to exit. Every command has finished by now.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const closed = new Promise<void>((resolve) => this.client.once('close', () => resolve()));
     this.client.end();
     this.jump?.end();
+    if (!this.gone) await Promise.race([closed, new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
+    this.client.destroy();
+    this.jump?.destroy();
   }
 }

@@ -26,6 +26,13 @@ export const FAIL_FAST_5XX = 3;
  */
 export const RECHECK_AFTER_5XX_MS = 250;
 
+/**
+ * While the app does not answer at all (connection refused or reset: it is still starting), the next
+ * probe comes this soon: a refused connection costs the app nothing, and a 2 s grid made a release
+ * that listened 0.1 s after the first probe wait 1.9 s for the next.
+ */
+export const RECHECK_NO_ANSWER_MS = 250;
+
 const ok = (a: HttpAnswer | null): boolean => !!a && a.status >= 200 && a.status < 400;
 const serverError = (a: HttpAnswer | null): boolean => !!a && a.status >= 500;
 
@@ -41,14 +48,16 @@ export function describeAnswer(a: HttpAnswer | null): string {
 
 /**
  * How long to wait before the next probe, `elapsedMs` after the wait began: on the interval's grid,
- * or RECHECK_AFTER_5XX_MS after a server error.
+ * or sooner after a server error or no answer yet (never slower than the interval).
  */
 export function nextProbeDelay(
   history: readonly Observation[],
   intervalMs: number,
   elapsedMs: number,
 ): number {
-  if (serverError(history.at(-1)?.http ?? null)) return Math.min(intervalMs, RECHECK_AFTER_5XX_MS);
+  const last = history.at(-1)?.http ?? null;
+  if (serverError(last)) return Math.min(intervalMs, RECHECK_AFTER_5XX_MS);
+  if (last?.status === 0) return Math.min(intervalMs, RECHECK_NO_ANSWER_MS);
   return Math.max(0, intervalMs - (elapsedMs % intervalMs));
 }
 
