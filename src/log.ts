@@ -47,3 +47,40 @@ export function flatGroups(io: {
     }
   };
 }
+
+type Said =
+  { kind: 'info' | 'warning' | 'debug'; text: string } | { kind: 'group'; title: string; said: Said[] };
+
+/**
+ * A log that keeps what it is told and says it later, in one piece: for work that runs beside other
+ * logged work (the migration classification beside the backup), whose lines and groups would
+ * otherwise interleave with it. The work it is given must itself run one step at a time.
+ */
+export function deferredLog(): { log: Log; replay(into: Log): Promise<void> } {
+  const root: Said[] = [];
+  let current = root;
+  const say = (kind: 'info' | 'warning' | 'debug') => (text: string) => void current.push({ kind, text });
+  const log: Log = {
+    info: say('info'),
+    warning: say('warning'),
+    debug: say('debug'),
+    group: async (title, fn) => {
+      const parent = current;
+      const said: Said[] = [];
+      parent.push({ kind: 'group', title, said });
+      current = said;
+      try {
+        return await fn();
+      } finally {
+        current = parent;
+      }
+    },
+  };
+  const replay = async (into: Log, said: Said[]): Promise<void> => {
+    for (const s of said) {
+      if (s.kind === 'group') await into.group(s.title, () => replay(into, s.said));
+      else into[s.kind](s.text);
+    }
+  };
+  return { log, replay: (into) => replay(into, root.splice(0)) };
+}

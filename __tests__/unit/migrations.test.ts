@@ -197,3 +197,48 @@ test('no database, no classification step', async () => {
   );
   assert.equal(host.ran(/manage\.py shell -c/), false);
 });
+
+test(
+  'under allow the classification runs beside the backup, the manifest still records it, and its log comes in one piece',
+  { timeout: 5000 },
+  async () => {
+    const host = hostPrinting(line({ ...facts, plan: facts.plan.slice(0, 1) }));
+    // The classification answers only once the database copy has started: run one after the other,
+    // this deploy would never finish (the timeout fails the test).
+    let copyStarted = () => {};
+    const copying = new Promise<void>((resolve) => (copyStarted = resolve));
+    const exec = host.exec.bind(host);
+    host.exec = async (command, o) => {
+      if (/src\.backup\(dst\)/.test(command)) copyStarted();
+      if (/manage\.py shell -c/.test(command)) await copying;
+      return exec(command, o);
+    };
+    const said: string[] = [];
+    const log = {
+      ...silentLog(),
+      info: (m: string) => void said.push(m),
+      group: async <T>(title: string, fn: () => Promise<T>) => {
+        said.push(`group ${title}`);
+        try {
+          return await fn();
+        } finally {
+          said.push(`end ${title}`);
+        }
+      },
+    };
+    const r = await deploy(host, settingsFor('deploy', { version: 'v2' }), log, opts());
+    assert.ok(!r.dryRun && r.ok);
+    assert.equal(r.migrations?.class, 'compatible');
+    assert.deepEqual(r.preDeploy.manifest.migrations, r.migrations);
+    // Groups never interleave: each ends before the next begins.
+    let open = '';
+    for (const line of said) {
+      if (line.startsWith('group ')) {
+        assert.equal(open, '', `${line} opened inside ${open}`);
+        open = line.slice(6);
+      } else if (line.startsWith('end ')) open = '';
+    }
+    const classified = said.findIndex((l) => /^group Classify the migrations/.test(l));
+    assert.ok(classified > said.findIndex((l) => /^group Copy the SQLite database/.test(l)), said.join('\n'));
+  },
+);

@@ -47,6 +47,7 @@ export async function applyBackup(
   ];
   checks.push(filesCheck(files, expected));
   const image = plan.facts.image ?? (await host.docker.inspectImage(plan.tag));
+  const migrations = await opts.migrations;
   const manifest = buildManifest({
     id: opts.id,
     created: opts.now,
@@ -70,7 +71,7 @@ export async function applyBackup(
     toolVersion: opts.toolVersion,
     ...(opts.restoreTarget ? { restoreTarget: opts.restoreTarget } : {}),
     ...(opts.rollbackMode ? { rollbackMode: opts.rollbackMode } : {}),
-    ...(opts.migrations ? { migrations: opts.migrations } : {}),
+    ...(migrations ? { migrations } : {}),
   });
   const failed = checks.filter((c) => !c.ok);
   if (failed.length) {

@@ -35,8 +35,11 @@ export interface BackupOptions {
   restoreTarget?: string;
   /** Recorded in the manifest of a pre-restore snapshot: the kind of rollback taking it. */
   rollbackMode?: RollbackMode;
-  /** Recorded in the manifest of a pre-deploy set: the release's migrations, classified. */
-  migrations?: MigrationReport;
+  /**
+   * Recorded in the manifest of a pre-deploy set: the release's migrations, classified. A promise when
+   * the classification runs beside the backup; it is awaited just before the manifest is written.
+   */
+  migrations?: MigrationReport | Promise<MigrationReport | null>;
   /**
    * The caller's own look at the host, when nothing has changed it since (a deploy's, before its
    * backup): the backup plans from it instead of probing again. Snapshots taken after a change never

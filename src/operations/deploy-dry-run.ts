@@ -48,7 +48,7 @@ export async function deployDryRun(
     formatPlan([...plan.before, ...(plan.classify ? [plan.classify] : [])]),
     ...(plan.classify
       ? [
-          `then the migrations are classified (compatible, breaks-old-writes, destructive, irreversible); migration-policy ${d.migrationPolicy}${d.migrationPolicy === 'allow' ? ' refuses none' : ' refuses the deploy here on a match'}.`,
+          `then the migrations are classified (compatible, breaks-old-writes, destructive, irreversible); migration-policy ${d.migrationPolicy}${d.migrationPolicy === 'allow' ? ' refuses none, so this runs beside the backup below' : ' refuses the deploy here on a match, before the backup'}.`,
         ]
       : []),
     '',

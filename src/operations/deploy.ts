@@ -12,7 +12,7 @@ import { afterFailedCandidate, tryCandidate } from './deploy-candidate.js';
 import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
-import { classifyRelease } from './migrations.js';
+import { startClassification } from './migrations.js';
 import { keepAppOutput } from './app-output.js';
 import { whyRestoreCannotRun } from './restore.js';
 import { rollbackToSet } from './rollback-to-set.js';
@@ -49,7 +49,9 @@ export async function deploy(
       throw new RefusedError(`${s.title} failed; nothing was changed on the host.\n${detail}`);
     }
   }
-  const migrations = plan.classify ? await classifyRelease(host, log, d, reference, plan.classify) : null;
+  const classification = plan.classify
+    ? await startClassification(host, log, d, reference, plan.classify)
+    : null;
   // A re-run after an interrupted attempt rolls back to where that attempt started, not to the
   // half-changed state it left (which the backup below still keeps).
   const resumeFrom =
@@ -70,9 +72,10 @@ export async function deploy(
     toolVersion: opts.toolVersion,
     // Only the pull and the checks ran since the look above: nothing the backup records has changed.
     facts,
-    ...(migrations ? { migrations } : {}),
+    ...(classification ? { migrations: classification.report } : {}),
     ...(opts.onPending ? { onPending: opts.onPending } : {}),
-  });
+  }).finally(() => classification?.said());
+  const migrations = (await classification?.report) ?? null;
   if (pre.dryRun) throw new Error('unexpected dry run');
   const preSet: SetOnHost = { manifest: pre.manifest, dir: pre.setDir };
   // The rollback path is proven before the switch: a restore that would fail after it would leave the

@@ -1,6 +1,6 @@
 import type { Step } from '../backup/steps.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
-import type { Log } from '../log.js';
+import { deferredLog, type Log } from '../log.js';
 import {
   classifyMigrations,
   migrationLine,
@@ -59,4 +59,36 @@ export async function classifyRelease(
       `migration-policy ${d.migrationPolicy} refuses ${reference}: ${refused.map(migrationLine).join('; ')}; nothing was changed`,
     );
   return report;
+}
+
+/**
+ * Starts the classification. Under migration-policy allow nothing it finds refuses the deploy, so it
+ * runs beside the backup (both only read the database) and its log is said afterwards, in one piece
+ * (`said`); under any other policy it runs to its end first: a refusal comes before anything is written.
+ */
+export async function startClassification(
+  host: RemoteHost,
+  log: Log,
+  d: Pick<DeploySettings, 'migrationPolicy'>,
+  reference: string,
+  step: Step,
+): Promise<{ report: Promise<MigrationReport | null>; said(): Promise<void> }> {
+  if (d.migrationPolicy !== 'allow') {
+    const report = Promise.resolve(await classifyRelease(host, log, d, reference, step));
+    return { report, said: async () => {} };
+  }
+  const deferred = deferredLog();
+  const report = classifyRelease(host, deferred.log, d, reference, step).catch((err: Error) => {
+    deferred.log.warning(
+      `the migrations of ${reference} could not be classified (${err.message}); deploying (migration-policy allow)`,
+    );
+    return null;
+  });
+  return {
+    report,
+    said: async () => {
+      await report;
+      await deferred.replay(log);
+    },
+  };
 }
