@@ -125,10 +125,15 @@ describe('rollback', () => {
     assert.match(pgExec('SELECT name FROM records_patient ORDER BY id'), /written-by-v1-after-the-rollback/);
   });
 
-  test('a destructive release (v9 drops a column) rolled back later: restored, and the writes made since carried over', async () => {
+  test('a destructive release (v9 drops a column) rolled back later: restored, and the inserts, updates and deletes made since carried over', async () => {
     resetInstance('a');
     const live = `/var/lib/docker/volumes/${a.composeProject}_database/_data/db.sqlite3`;
+    const sql = (q: string) => sh(`sqlite3 -cmd '.timeout 10000' ${live} "${q}"`).trim();
     assert.equal((await run(a, { command: 'deploy', version: 'v2' })).code, 0);
+    sql(
+      "UPDATE records_patient SET ward = 'north' WHERE id IN (SELECT id FROM records_patient ORDER BY id LIMIT 3)",
+    );
+    const before = Number(sql('SELECT count(*) FROM records_patient'));
     const d = await run(a, { command: 'deploy', version: 'v9' });
     assert.equal(d.code, 0, d.stdout.slice(-3000));
     assert.match(
@@ -137,13 +142,27 @@ describe('rollback', () => {
     );
     await addRecord(a, 'written-by-v9-first');
     await addRecord(a, 'written-by-v9-second');
+    // What the app would do through v9: change a record, remove another.
+    sql(
+      "UPDATE records_patient SET notes = 'changed-through-v9' WHERE id = (SELECT min(id) FROM records_patient)",
+    );
+    sql(
+      'DELETE FROM records_patient WHERE id = (SELECT id FROM records_patient ORDER BY id LIMIT 1 OFFSET 3)',
+    );
     const r = await run(a, { command: 'rollback' });
     assert.equal(r.code, 0, r.stdout.slice(-3000));
     assert.equal(await version(a), 'v2');
     assert.match(r.summary, /SQLite \/app\/database\/db\.sqlite3 restored/);
     assert.match(
       r.summary,
-      /writes made since \S+ carried over: records_patient 2 inserted, 0 updated, 0 deleted/,
+      /writes made since \S+ carried over: records_patient 2 inserted, 1 updated, 1 deleted/,
+    );
+    assert.equal(Number(sql('SELECT count(*) FROM records_patient')), before + 1, '+2 written, -1 deleted');
+    assert.equal(sql('SELECT notes FROM records_patient ORDER BY id LIMIT 1'), 'changed-through-v9');
+    assert.equal(
+      sql("SELECT count(*) FROM records_patient WHERE ward = 'north'"),
+      '3',
+      'the dropped values are back',
     );
     const rows = sqliteRows(live);
     assert.match(

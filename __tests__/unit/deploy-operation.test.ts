@@ -37,6 +37,13 @@ async function run(host: FakeHost, over: Record<string, string> = {}): Promise<D
 
 test('a good deploy: one look at the host, backup before the switch, verified, nothing stopped', async () => {
   const host = deployHost();
+  // When the app's container is looked up again: never before the switch (the first look found it).
+  const lookups: number[] = [];
+  const list = host.docker.serviceContainers;
+  host.docker.serviceContainers = async (project, service) => {
+    if (service === 'eqmd') lookups.push(host.commands.length);
+    return list(project, service);
+  };
   const r = await run(host);
   assert.equal(r.ok, true);
   assert.equal(r.deployedImage, 'registry.local/eqmd:v2');
@@ -67,6 +74,7 @@ test('a good deploy: one look at the host, backup before the switch, verified, n
     'name and reference are positional parameters',
   );
   assert.deepEqual(host.stopped, []);
+  assert.equal(lookups.filter((n) => n <= at[5]!).length, 0, `app container looked up at ${lookups}`);
 });
 
 test('a broken deploy: decided on consecutive 5xx, failed state kept, env and image put back, app output kept on the host only', async () => {

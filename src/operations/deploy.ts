@@ -83,7 +83,15 @@ export async function deploy(
   // may not create one; the restore goes through a fresh database.)
   if (d.autoRollback && d.restoreDatabase !== 'never') {
     const why = await log.group('Check that a rollback could restore the database', () =>
-      whyRestoreCannotRun(host, settings, log, pre.manifest, facts.backupDir),
+      // Nothing was switched since the look at the host: its running container is still the one.
+      whyRestoreCannotRun(
+        host,
+        settings,
+        log,
+        pre.manifest,
+        facts.backupDir,
+        facts.container?.running ? facts.container.id : undefined,
+      ),
     );
     if (why)
       throw new RefusedError(

@@ -139,6 +139,8 @@ export async function whyRestoreCannotRun(
   log: Log,
   m: Manifest,
   backupDir: string,
+  /** The running app container, when the caller's look at the host still holds (a deploy's). */
+  appContainerId?: string,
 ): Promise<string> {
   const db = m.database;
   if (db.kind === 'none') return '';
@@ -161,8 +163,10 @@ export async function whyRestoreCannotRun(
       container: target.via === 'postgres-service' ? target.containerId : null,
     };
   } else {
-    const app = (await host.docker.serviceContainers(m.project, settings.app.service)).find((c) => c.running);
-    if (app) space = { kind: 'sqlite', container: app.id, path: db.source };
+    const app =
+      appContainerId ??
+      (await host.docker.serviceContainers(m.project, settings.app.service)).find((c) => c.running)?.id;
+    if (app) space = { kind: 'sqlite', container: app, path: db.source };
   }
   if (space) {
     const measured = readSpace((await runStep(host, restoreSpaceStep(backupDir, space), log)).toString());
