@@ -1,4 +1,4 @@
-import { emergencyChoice, emergencyTarget } from './emergency-target.js';
+import { emergencyTarget, undoableRollback } from './emergency-target.js';
 import type { Manifest } from './manifest.js';
 
 /** Snapshots that hold data written after other backups (later rows, uploads): kept at least a day. */
@@ -38,8 +38,8 @@ export function chooseSetsToPrune(
   const emergency = emergencyTarget(verified, ctx.runningImageId);
   if (emergency) protectedIds.add(emergency.id);
   // The snapshot of an operator's rollback tells the emergency rollback what to undo it to.
-  const choice = emergencyChoice(verified, ctx.runningImageId);
-  if (choice) protectedIds.add(choice.target.id);
+  const undo = undoableRollback(verified, ctx.runningImageId);
+  if (undo) protectedIds.add(undo.target.id);
   for (const m of verified) {
     if (SNAPSHOT_REASONS.includes(m.reason) && ctx.now.getTime() - Date.parse(m.created) < DAY_MS)
       protectedIds.add(m.id);
