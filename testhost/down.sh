@@ -16,7 +16,7 @@ stop_pid() { # NAME PIDFILE
 }
 
 if docker info >/dev/null 2>&1; then
-  for name in a b c; do
+  for name in a b c d; do
     [ -f "$(instance_dir "$name")/docker-compose.yml" ] || continue
     compose "$name" stop >/dev/null 2>&1 && log "stopped instance $name"
   done

@@ -32,7 +32,14 @@ instance_write() {
   rm -rf "$dir"
   install -d -m 2775 -g docker "$INSTANCES_ROOT" "$dir"
   sed "s|@HOSTPG_URL@|$HOSTPG_URL|" "$TESTHOST_DIR/instances/$1/env.template" >"$dir/.env"
-  cp "$TESTHOST_DIR/instances/$1/docker-compose.yml" "$dir/docker-compose.yml"
+  if [ "$1" = d ]; then
+    # The zero-downtime example runs as it is shipped: what users copy is what the tests drive.
+    cp "$TESTHOST_DIR/../examples/zero-downtime/docker-compose.yml" "$dir/docker-compose.yml"
+    cp -r "$TESTHOST_DIR/../examples/zero-downtime/haproxy" "$dir/haproxy"
+    chmod -R a+rX "$dir/haproxy"
+  else
+    cp "$TESTHOST_DIR/instances/$1/docker-compose.yml" "$dir/docker-compose.yml"
+  fi
   chgrp docker "$dir/.env" "$dir/docker-compose.yml"
   chmod 664 "$dir/.env" "$dir/docker-compose.yml"
   setfacl -m g:docker:rwX -d -m g:docker:rwX "$dir"

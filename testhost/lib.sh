@@ -11,6 +11,7 @@ REGISTRY=127.0.0.1:5000
 IMAGE_REPO="$REGISTRY/eqmd"
 BASE_IMAGE=eqmd-test/base:bookworm
 PG_IMAGE=eqmd-test/postgres:15
+PROXY_IMAGE=eqmd-test/haproxy:2.6
 SSH_PORT=2222
 JUMP_PORT=2223
 # Host PostgreSQL role used by instance c. A fixed password is fine: the cluster
@@ -55,7 +56,7 @@ secret() {
 
 # Instance letter -> directory, compose project, port.
 instance_dir() { echo "$INSTANCES_ROOT/eqmd-$1"; }
-instance_port() { case $1 in a) echo 8778 ;; b) echo 8788 ;; c) echo 8798 ;; *) return 1 ;; esac; }
+instance_port() { case $1 in a) echo 8778 ;; b) echo 8788 ;; c) echo 8798 ;; d) echo 8808 ;; *) return 1 ;; esac; }
 
 # Debian's compose v1; both it and the v2 shim read the same files.
 compose() { (cd "$(instance_dir "$1")" && shift && docker-compose "$@"); }

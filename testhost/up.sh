@@ -21,6 +21,7 @@ start_hostpg
 setup_ssh
 
 "$TESTHOST_DIR/build-postgres.sh"
+"$TESTHOST_DIR/build-proxy.sh"
 # Variants (variants/*/, table in README.md): v1 base, v2 adds a nullable column,
 # v3 drops a column and fails /health/, v4 exits at start, v5 a second good v2,
 # v6 a good release adding a table, v7 a non-atomic migration that adds a table then raises,
@@ -28,7 +29,7 @@ setup_ssh
 # release that drops v2's column.
 for v in v1 v2 v3 v4 v5 v6 v7 v8 v9; do "$TESTHOST_DIR/build-app.sh" "$v" "$v"; done
 
-for name in a b c; do
+for name in a b c d; do
   instance_healthy "$name" && continue
   # Not answering: whatever a test (or a crash) left there has no value on a throwaway host, and
   # starting it as it is may never turn healthy. Back to pristine, as reset-instance.sh does.

@@ -34,7 +34,8 @@ cat >"$tmp" <<JSON
   "instances": {
 $(instance_json a sqlite '["database", "media_files", "static_files"]' '"sqlitePath": "/app/database/db.sqlite3"'),
 $(instance_json b postgres '["postgres_data", "media_files", "static_files"]' '"postgresService": "postgres"'),
-$(instance_json c postgres '["media_files", "static_files"]' "\"databaseUrl\": \"$HOSTPG_URL\"")
+$(instance_json c postgres '["media_files", "static_files"]' "\"databaseUrl\": \"$HOSTPG_URL\""),
+$(instance_json d sqlite '["database", "media_files", "static_files"]' '"sqlitePath": "/app/database/db.sqlite3", "haproxyService": "haproxy"')
   }
 }
 JSON

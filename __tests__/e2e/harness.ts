@@ -41,7 +41,7 @@ export interface TestHost {
   registry: string;
   image: string;
   postgresUrl: string;
-  instances: { a: Instance; b: Instance; c: Instance };
+  instances: { a: Instance; b: Instance; c: Instance; d: Instance };
 }
 
 /** The host made by testhost/up.sh. Missing state is an error, never a skip. */
@@ -183,7 +183,7 @@ export function sh(command: string): string {
   return execFileSync('bash', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export function resetInstance(name: 'a' | 'b' | 'c'): void {
+export function resetInstance(name: 'a' | 'b' | 'c' | 'd'): void {
   execFileSync(join(ROOT, 'testhost/reset-instance.sh'), [name], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
