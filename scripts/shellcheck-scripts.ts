@@ -28,6 +28,8 @@ import { parseSettings } from '../src/inputs/parse.js';
 import * as lock from '../src/lock/commands.js';
 import { migrateBackStep, migrationFactsStep } from '../src/migrations/step.js';
 import { probeScript } from '../src/probe.js';
+import { bashScript } from '../src/shell.js';
+import { commands as proxyCommands, PROXY_SIDE_SCRIPT, runtimeStep } from '../src/proxy/runtime.js';
 import { staticFilesCommand } from '../src/verify/commands.js';
 import { checkSetsStep, verifySetStep } from '../src/restore/checksums.js';
 import { pullByDigestStep } from '../src/restore/image.js';
@@ -147,7 +149,11 @@ const steps: Step[] = [
     migrateBackStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v8', 'eqmd', ['records:0001_initial', 'audit:zero']),
     deploy.stopStep(t(f), 'eqmd'),
     deploy.candidateStartStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'cand', 8779, '8000/tcp'),
+    deploy.candidateStartStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'cand', null, null),
   ]),
+  runtimeStep('c0ffee', proxyCommands.enable('service', '172.18.0.2', 8000), true),
+  // The part that runs inside the proxy's container, with the runtime commands as its $1.
+  { title: 'proxy side of runtimeStep', command: bashScript([PROXY_SIDE_SCRIPT]) },
   deploy.setImageVariableStep('/srv/eqmd/.env', 'EQMD_IMAGE', 'r/eqmd:v2'),
   deploy.restoreEnvStep('/srv/eqmd/backups/x/env', '/srv/eqmd/.env'),
   deploy.retagStep('eqmd-rollback/eqmd:x', 'r/eqmd:v1'),

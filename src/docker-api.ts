@@ -27,6 +27,8 @@ export interface ContainerInfo {
   ports: { hostPort: number; containerPort: string }[];
   labels: Record<string, string>;
   mounts: MountInfo[];
+  /** Network name → the container's IPv4 address on it ('' when it has none). */
+  networks: Record<string, string>;
 }
 
 export interface ImageInfo {
@@ -75,6 +77,9 @@ export function dockerApiFrom(docker: Docker): DockerApi {
         })),
       ),
       labels: c.Config.Labels ?? {},
+      networks: Object.fromEntries(
+        Object.entries(c.NetworkSettings?.Networks ?? {}).map(([n, v]) => [n, v.IPAddress ?? '']),
+      ),
       mounts: (c.Mounts ?? []).map((m) => ({
         type: m.Type ?? '',
         name: m.Name ?? '',

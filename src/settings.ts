@@ -107,7 +107,7 @@ export interface RunInfo {
 import type { MigrationPolicy } from './migrations/classify.js';
 
 export const RESTORE_DATABASE = ['auto', 'always', 'never'] as const;
-export const STRATEGIES = ['recreate', 'blue-green'] as const;
+export const STRATEGIES = ['recreate', 'blue-green', 'zero-downtime'] as const;
 
 export interface DeploySettings {
   /** The tag to deploy ('' when the command does not deploy). */
@@ -122,6 +122,10 @@ export interface DeploySettings {
   restoreDatabase: (typeof RESTORE_DATABASE)[number];
   strategy: (typeof STRATEGIES)[number];
   stagingPort: number;
+  /** zero-downtime: the compose service running HAProxy in front of the app. */
+  haproxyService: string;
+  /** zero-downtime: how long in-flight requests may finish on a version leaving rotation. */
+  drainTimeoutMs: number;
   /**
    * Which classes of migrations refuse the deploy before anything changes (the new image's Django
    * classifies them): allow, or refuse destructive (and irreversible) ones, or only irreversible ones.
@@ -151,6 +155,11 @@ export interface HealthUrl {
   port: number;
   /** Path and query, e.g. /health/. */
   path: string;
+  /**
+   * Ask each container directly on this port, at its own network address, instead of host:port
+   * (strategy zero-downtime: the URL names the proxy, which may be holding requests).
+   */
+  containerPort?: number;
 }
 
 export interface VerifySettings {

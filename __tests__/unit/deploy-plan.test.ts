@@ -39,6 +39,7 @@ const facts = (over: Partial<Facts> = {}, imageVariable = 'registry.local/eqmd:v
   container: appContainer,
   image: appImage,
   backupDir: '/srv/eqmd-a/backups',
+  proxy: null,
   ...over,
 });
 

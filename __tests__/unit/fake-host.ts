@@ -92,6 +92,7 @@ export const appContainer: ContainerInfo = {
     { type: 'volume', name: 'eqmd-a_database', source: '', destination: '/app/database' },
     { type: 'volume', name: 'eqmd-a_media_files', source: '', destination: '/app/media' },
   ],
+  networks: { 'eqmd-a_default': '172.18.0.2' },
 };
 
 export const appImage: ImageInfo = {

@@ -156,22 +156,31 @@ export function stopStep(t: ComposeTarget, service: string): Step {
   return { title: `Stop ${service}`, command: bashScript([composeLine(t, 'stop', service)]) };
 }
 
-/** The blue-green candidate: the new image with the service's config, published on the staging port. */
+/**
+ * A candidate: the new image with the service's config, beside the service on the project network;
+ * blue-green publishes it on the staging port, zero-downtime (null) leaves it to the proxy.
+ */
 export function candidateStartStep(
   t: ComposeTarget,
   variable: string,
   reference: string,
   service: string,
   name: string,
-  stagingPort: number,
-  containerPort: string,
+  stagingPort: number | null,
+  containerPort: string | null,
 ): Step {
+  const publish =
+    stagingPort && containerPort
+      ? ['-p', `127.0.0.1:${stagingPort}:${containerPort.replace(/\/tcp$/, '')}`]
+      : [];
   return {
-    title: `Start a candidate of ${reference} on 127.0.0.1:${stagingPort}`,
+    title: publish.length
+      ? `Start a candidate of ${reference} on 127.0.0.1:${stagingPort}`
+      : `Start a candidate of ${reference} beside ${service}`,
     command: bashScript([
       `docker rm -f ${quote(name)} >/dev/null 2>&1 || true`,
       `export ${variable}=${quote(reference)}`,
-      `${composeLine(t, 'run', '-d', '--no-deps', '--name', name, '-p', `127.0.0.1:${stagingPort}:${containerPort.replace(/\/tcp$/, '')}`, service)} >/dev/null`,
+      `${composeLine(t, 'run', '-d', '--no-deps', '--name', name, ...publish, service)} >/dev/null`,
       `docker inspect -f '{{.Id}}' ${quote(name)}`,
     ]),
   };

@@ -34,6 +34,8 @@ export interface DeployPlan {
   classify: Step | null;
   /** blue-green: the candidate started beside production, verified on the staging port, removed. */
   candidate: { name: string; start: Step; remove: Step; port: number } | null;
+  /** zero-downtime: a candidate started beside the service, unpublished (the proxy reaches it). */
+  beside: { name: string; start: Step; remove: Step } | null;
   /** The switch of production itself. */
   setImage: Step;
   up: Step;
@@ -94,6 +96,14 @@ export function planDeploy(settings: Settings, facts: Facts): DeployPlan {
             ),
             remove: removeContainerStep(name),
             port: d.stagingPort,
+          }
+        : null,
+    beside:
+      d.strategy === 'zero-downtime'
+        ? {
+            name,
+            start: candidateStartStep(t, app.imageVariable, reference, app.service, name, null, null),
+            remove: removeContainerStep(name),
           }
         : null,
     setImage: setImageVariableStep(envPath, app.imageVariable, reference),

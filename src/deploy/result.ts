@@ -23,6 +23,20 @@ export interface DeployOptions {
   facts?: Facts;
 }
 
+/** strategy zero-downtime: how the switch went through the proxy, as the proxy counted it. */
+export interface TrafficReport {
+  /** beside: a candidate took the traffic while the service was recreated; held: requests waited. */
+  switch: 'beside' | 'held';
+  why: string;
+  /** Requests that waited at the proxy, the longest wait, and those answered 503 after the bound. */
+  held: number;
+  longestHoldMs: number;
+  refused: number;
+  /** Time spent letting in-flight requests finish on versions leaving rotation; those cut at the bound. */
+  drainMs: number;
+  cut: number;
+}
+
 export interface DeployResult {
   dryRun: false;
   /** The new version is running and verified. */
@@ -46,6 +60,8 @@ export interface DeployResult {
   timings: { totalMs: number; detectMs: number | null; recoveryMs: number | null };
   /** Where the app's output of the failed verification is kept on the host (null: nothing kept there). */
   appOutputOnHost: string | null;
+  /** strategy zero-downtime: the switch through the proxy (absent otherwise). */
+  traffic?: TrafficReport;
 }
 
 export type DeployOutcome = { dryRun: true; plan: string } | DeployResult;

@@ -24,6 +24,8 @@ export const INPUT_DEFAULTS: Record<string, string> = {
   'restore-database': 'auto',
   strategy: 'recreate',
   'staging-port': '8779',
+  'haproxy-service': 'haproxy',
+  'drain-timeout': '30',
   'migration-policy': 'allow',
   'carry-over': 'auto',
   'health-url': 'http://localhost:8778/health/',

@@ -97,6 +97,8 @@ export function parseSettings(read: InputReader, env: NodeJS.ProcessEnv): Settin
     restoreDatabase: v.oneOf('restore-database', input('restore-database'), RESTORE_DATABASE),
     strategy: v.oneOf('strategy', input('strategy'), STRATEGIES),
     stagingPort: v.integer('staging-port', input('staging-port'), 1, 65535),
+    haproxyService: v.service('haproxy-service', input('haproxy-service')),
+    drainTimeoutMs: v.integer('drain-timeout', input('drain-timeout'), 1, 3600) * 1000,
     migrationPolicy: v.oneOf('migration-policy', input('migration-policy'), MIGRATION_POLICIES),
     carryOver: v.oneOf('carry-over', input('carry-over'), ['auto', 'never'] as const),
   };

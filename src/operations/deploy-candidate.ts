@@ -25,16 +25,27 @@ export async function afterFailedCandidate(
   opts: DeployOptions,
   plan: DeployPlan,
   started: DeployResult,
-  x: { facts: Facts; point: SetOnHost; preSet: SetOnHost; candidate: VerifyReport; detectMs: number },
+  x: {
+    facts: Facts;
+    point: SetOnHost;
+    preSet: SetOnHost;
+    candidate: VerifyReport;
+    detectMs: number;
+    /** Where the candidate was verified (default: on the staging port). */
+    where?: string;
+    /** Runs the database restore (which stops production): zero-downtime holds requests around it. */
+    around?: <T>(work: () => Promise<T>) => Promise<T>;
+  },
   clock: () => number,
 ): Promise<DeployResult> {
   const d = settings.deploy;
-  const port = plan.candidate!.port;
+  const where = x.where ?? `on port ${plan.candidate?.port}`;
+  const around = x.around ?? (<T>(work: () => Promise<T>) => work());
   const result: DeployResult = {
     ...started,
     verify: x.candidate,
     timings: { ...started.timings, detectMs: x.detectMs },
-    failure: `the candidate of ${plan.reference} failed verification on port ${port} (${failedChecks(x.candidate)}); production was never switched`,
+    failure: `the candidate of ${plan.reference} failed verification ${where} (${failedChecks(x.candidate)}); production was never switched`,
     notes: [...started.notes, 'production kept running the previous version throughout'],
   };
   if (d.autoRollback && x.preSet.manifest.database.kind !== 'none') {
@@ -62,7 +73,7 @@ export async function afterFailedCandidate(
         opts.newId(),
         plan.reference,
       );
-      const rb = await rollbackToSet(host, settings, log, x.facts.project, recovery, opts);
+      const rb = await around(() => rollbackToSet(host, settings, log, x.facts.project, recovery, opts));
       result.failedState = rb.failedState ?? result.failedState;
       // The env file and the image were put back to what production already ran: only data moved.
       result.parts = rb.parts.filter((p) => p.part === 'database' || p.part === 'volume');

@@ -7,6 +7,7 @@ import type { Settings } from '../settings.js';
 import { backup } from './backup.js';
 import type { DeployOptions } from '../deploy/result.js';
 import type { Facts } from './facts.js';
+import { commands, runtimeStep } from '../proxy/runtime.js';
 import { formatPlan } from './run-step.js';
 import { healthUrlText } from './verify.js';
 
@@ -55,9 +56,13 @@ export async function deployDryRun(
     `Back up the running version (reason ${opts.reason ?? 'pre-deploy'}) as set ${id}:`,
     backupPlan.plan,
     '',
-    'Switch:',
-    formatPlan([...(c ? [c.start, c.remove] : []), plan.setImage, plan.up]),
-    `then ${verify}.`,
+    ...(plan.beside && facts.proxy
+      ? zeroDowntimeText(plan, facts.proxy.container.name, facts.proxy.container.id, verify, d.drainTimeoutMs)
+      : [
+          'Switch:',
+          formatPlan([...(c ? [c.start, c.remove] : []), plan.setImage, plan.up]),
+          `then ${verify}.`,
+        ]),
     '',
     d.autoRollback
       ? [
@@ -70,4 +75,32 @@ export async function deployDryRun(
         ].join('\n')
       : 'If that verification fails: nothing more (auto-rollback is off); the set above holds the previous state.',
   ].join('\n');
+}
+
+/** The zero-downtime switch, both ways; which one runs depends on the classification above. */
+function zeroDowntimeText(
+  plan: DeployPlan,
+  proxyName: string,
+  proxyId: string,
+  verify: string,
+  drainMs: number,
+): string[] {
+  const b = plan.beside!;
+  const api = (cmds: string[]) => formatPlan([runtimeStep(proxyId, cmds, true)]);
+  const drain = `drain (in-flight requests finish; up to ${drainMs / 1000} s, then cut and counted), then maintenance`;
+  return [
+    `Switch through the HAProxy in ${proxyName} (strategy zero-downtime); every runtime command is one step like this one:`,
+    api(commands.drain('service')),
+    'If the release applies no migration or only compatible ones, beside the running version:',
+    formatPlan([b.start]),
+    `then ${verify} directly at the candidate's address; on failure it is removed and traffic never left the running version.`,
+    `Then the candidate slot takes the traffic (set server app/candidate addr <its address> port <app port>; state ready), the service slot is put in ${drain}, and:`,
+    formatPlan([plan.setImage, plan.up]),
+    `then ${verify} directly; the service slot takes the traffic back, the candidate slot is put in ${drain}, and:`,
+    formatPlan([b.remove]),
+    'Otherwise (migrations that are not compatible, or not classified), with requests held:',
+    `the service slot is put in ${drain}: new requests wait at the proxy (up to its hold bound, then 503 with Retry-After), and:`,
+    formatPlan([plan.setImage, plan.up]),
+    `then ${verify} directly; the service slot takes the traffic again once verified, or after the automatic rollback below.`,
+  ];
 }

@@ -9,6 +9,8 @@ import type { Settings } from '../settings.js';
 import { deployRollbackPoint } from '../rerun.js';
 import { backup } from './backup.js';
 import { afterFailedCandidate, tryCandidate } from './deploy-candidate.js';
+import { zeroDowntimeSwitch } from './deploy-zero-downtime.js';
+import { behindProxy } from './proxy.js';
 import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
@@ -23,15 +25,16 @@ import { failedChecks, verifyContainer } from './verify.js';
 
 export async function deploy(
   host: RemoteHost,
-  settings: Settings,
+  given: Settings,
   log: Log,
   opts: DeployOptions,
 ): Promise<DeployOutcome> {
   const clock = opts.clock ?? Date.now;
   const t0 = clock();
-  const d = settings.deploy;
+  const d = given.deploy;
   const step = (s: Step) => log.group(s.title, async () => (await runStep(host, s, log)).toString());
-  const facts = opts.facts ?? (await log.group('Inspect the host', () => gatherFacts(host, settings, log)));
+  const facts = opts.facts ?? (await log.group('Inspect the host', () => gatherFacts(host, given, log)));
+  const settings = behindProxy(given, facts);
   const plan = planDeploy(settings, facts);
   const { reference, previousImage } = plan;
   if (settings.output.dryRun) {
@@ -137,6 +140,10 @@ export async function deploy(
     timings: { ...r.timings, totalMs: clock() - t0 },
   });
 
+  if (facts.proxy) {
+    const x = { facts: { ...facts, proxy: facts.proxy }, point, preSet, migrations };
+    return finish(await zeroDowntimeSwitch(host, settings, log, opts, plan, result, x, clock));
+  }
   if (plan.candidate) {
     const failed = await tryCandidate(host, settings, log, plan, clock);
     if (failed) {

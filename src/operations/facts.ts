@@ -5,6 +5,7 @@ import type { Log } from '../log.js';
 import { parseProbe, probeScript, type HostProbe } from '../probe.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
+import { gatherProxyFacts, type ProxyFacts } from './proxy.js';
 import { runStep } from './run-step.js';
 
 /** What the host looks like before a plan is made: gathered read-only. */
@@ -17,6 +18,8 @@ export interface Facts {
   container: ContainerInfo | null;
   image: ImageInfo | null;
   backupDir: string;
+  /** strategy zero-downtime: the HAProxy in front of the app (null for other strategies). */
+  proxy: ProxyFacts | null;
 }
 
 /** Compose's default project name: the directory's base name, lower-cased, without other characters. */
@@ -53,7 +56,12 @@ export async function gatherFacts(host: RemoteHost, settings: Settings, log: Log
     `${host.description}: compose ${probe.flavor}, project ${project}, service ${app.service}: ` +
       (container ? `${container.name} (${container.status}) running ${container.image}` : 'no container'),
   );
+  const proxy =
+    settings.deploy.strategy === 'zero-downtime'
+      ? await gatherProxyFacts(host, project, settings.deploy.haproxyService, log)
+      : null;
   return {
+    proxy,
     probe,
     compose: {
       flavor: probe.flavor,

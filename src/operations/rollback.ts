@@ -7,7 +7,8 @@ import { partsFor } from '../restore/scope.js';
 import type { Settings } from '../settings.js';
 import { keepAppOutput } from './app-output.js';
 import { backup } from './backup.js';
-import type { DeployOptions, DeployResult } from '../deploy/result.js';
+import type { DeployOptions, DeployResult, TrafficReport } from '../deploy/result.js';
+import { behindProxy, clearHolds, holds, withRequestsHeld } from './proxy.js';
 import { taggedReference } from '../emergency-target.js';
 import { deploy } from './deploy.js';
 import { gatherFacts, type Facts } from './facts.js';
@@ -37,16 +38,19 @@ export interface RollbackDone {
   failure: string;
   /** Where the app's output of a failed verification is kept on the host (null: nothing kept there). */
   appOutputOnHost: string | null;
+  /** strategy zero-downtime: the switch through the proxy (absent otherwise). */
+  traffic?: TrafficReport;
 }
 
 export type RollbackOutcome = { dryRun: true; plan: string } | RollbackDone;
 
 export async function rollback(
   host: RemoteHost,
-  settings: Settings,
+  given: Settings,
   log: Log,
   opts: DeployOptions,
 ): Promise<RollbackOutcome> {
+  let settings = given;
   const version = settings.deploy.version;
   if (version) {
     // A named version: a deploy of that version (safety backup, switch, verify, automatic rollback
@@ -60,6 +64,7 @@ export async function rollback(
   }
 
   const facts = await log.group('Inspect the host', () => gatherFacts(host, settings, log));
+  settings = behindProxy(settings, facts);
   const choice = await chooseTarget(host, settings, log, facts, opts.now());
   if (choice.mode === 'undo') {
     // Undoing an operator's rollback is a deploy of the version it replaced: the same plan, checks and
@@ -99,13 +104,42 @@ export async function rollback(
     return { dryRun: true, plan: text };
   }
   log.info(describe);
-  const rb = await log.group('Roll back', () =>
-    rollbackToSet(host, settings, log, facts.project, plan, {
-      ...opts,
-      proveRestore: true,
-      rollbackMode: mode,
-    }),
-  );
+  const run = () =>
+    log.group('Roll back', () =>
+      rollbackToSet(host, settings, log, facts.project, plan, {
+        ...opts,
+        proveRestore: true,
+        rollbackMode: mode,
+      }),
+    );
+  let traffic: TrafficReport | undefined;
+  let rb: Awaited<ReturnType<typeof rollbackToSet>>;
+  if (facts.proxy) {
+    // The service stops for the restore: requests wait at the proxy meanwhile, then go to the
+    // restored version (or get 503 with Retry-After after the proxy's bound).
+    const proxy = facts.proxy;
+    await clearHolds(host, proxy, log);
+    const held = await withRequestsHeld(
+      host,
+      proxy,
+      facts.project,
+      settings.app.service,
+      log,
+      settings.deploy.drainTimeoutMs,
+      run,
+    );
+    rb = held.value;
+    const h = await holds(host, proxy, log).catch(() => null);
+    traffic = {
+      switch: 'held',
+      why: 'a rollback to a backup set stops the service while it restores',
+      held: h?.held ?? 0,
+      longestHoldMs: h?.longestMs ?? 0,
+      refused: h?.refused ?? 0,
+      drainMs: held.drainMs,
+      cut: held.cut,
+    };
+  } else rb = await run();
   const healthy = !!rb.verify?.healthy;
   const incomplete = partNotes(failedParts(rb.parts));
   const appOutputOnHost = rb.failedState
@@ -128,6 +162,7 @@ export async function rollback(
     verify: rb.verify,
     appOutputOnHost,
     undid: null,
+    ...(traffic ? { traffic } : {}),
     failure: !healthy
       ? 'the restored version failed verification'
       : incomplete.length
@@ -191,5 +226,6 @@ function fromDeploy(
     notes: out.notes,
     verify: out.rollbackVerify ?? out.verify,
     failure: out.failure,
+    ...(out.traffic ? { traffic: out.traffic } : {}),
   };
 }

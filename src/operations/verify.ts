@@ -37,7 +37,16 @@ export const hasAppOutput = (o: AppOutput): boolean =>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function healthUrlText(u: HealthUrl): string {
-  return `${u.protocol}//${u.host}:${u.port}${u.path}`;
+  return u.containerPort
+    ? `http://<container>:${u.containerPort}${u.path}`
+    : `${u.protocol}//${u.host}:${u.port}${u.path}`;
+}
+
+/** Where to ask: the URL as given, or the container itself at its first network address. */
+function target(url: HealthUrl, c: ContainerInfo): HealthUrl | null {
+  if (!url.containerPort) return url;
+  const ip = Object.values(c.networks).find(Boolean);
+  return ip ? { ...url, protocol: 'http:', host: ip, port: url.containerPort } : null;
 }
 
 /**
@@ -59,7 +68,12 @@ export async function verifyContainer(
   let verdict = judge([], vs.healthTimeoutMs);
   while (!verdict.done) {
     container = await host.docker.inspectContainer(containerId).catch(() => null);
-    const http = container?.running ? await host.httpGet(url, Math.min(vs.healthIntervalMs, 5000)) : null;
+    const at = container?.running ? target(url, container) : null;
+    const http = !container?.running
+      ? null
+      : at
+        ? await host.httpGet(at, Math.min(vs.healthIntervalMs, 5000))
+        : { status: 0, body: '', error: 'the container has no network address' };
     history.push({ at: clock() - start, container, http });
     verdict = judge(history, vs.healthTimeoutMs);
     if (!verdict.done) await sleep(nextProbeDelay(history, vs.healthIntervalMs, clock() - start));

@@ -4,6 +4,7 @@ import type { DeployResult } from '../deploy/result.js';
 import { migrationLine } from '../migrations/classify.js';
 import { partsAccount } from '../restore/outcome.js';
 import { setRef, type SetRef } from './set-ref.js';
+import { trafficMarkdown } from './traffic.js';
 import { failureDetails } from './verify-summary.js';
 
 /** The deploy's result as the summary reads it: sets by id and directory, the parts in words. */
@@ -20,6 +21,7 @@ export type DeployView = Pick<
   | 'failure'
   | 'timings'
   | 'migrations'
+  | 'traffic'
 > & {
   preDeploy: SetRef;
   failedState: SetRef | null;
@@ -53,6 +55,7 @@ export function deploySummary(
       `Pre-deploy backup \`${d.preDeploy.id}\` (\`${d.preDeploy.dir}\`).`,
     '',
     ...migrationsMarkdown(d.migrations),
+    ...trafficMarkdown(d.traffic),
     ...(d.verify ? ['### Verification of the new version', '', ...checkTable(d.verify.checks), ''] : []),
     ...(d.ok
       ? []

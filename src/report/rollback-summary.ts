@@ -3,6 +3,7 @@ import { checkTable } from './summary-markdown.js';
 import type { RollbackDone } from '../operations/rollback.js';
 import { carriedOver, partsAccount, putBackData } from '../restore/outcome.js';
 import { setRef, type SetRef } from './set-ref.js';
+import { trafficMarkdown } from './traffic.js';
 import { failureDetails } from './verify-summary.js';
 
 /** The rollback's result as the summary reads it: the snapshot by id and directory, the parts in words. */
@@ -18,6 +19,7 @@ export type RollbackView = Pick<
   | 'healthy'
   | 'verify'
   | 'failure'
+  | 'traffic'
 > & {
   snapshot: SetRef | null;
   restored: string[];
@@ -70,6 +72,7 @@ export function rollbackSummary(
         ]
       : []),
     '',
+    ...trafficMarkdown(r.traffic),
     ...(r.verify ? ['### Verification', '', ...checkTable(r.verify.checks), ''] : []),
     ...(r.verify && !r.verify.healthy ? failureDetails(r.verify) : []),
     ...appOutputMarkdown(appOutput),

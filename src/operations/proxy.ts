@@ -1,0 +1,195 @@
+import type { ContainerInfo } from '../docker-api.js';
+import { RefusedError } from '../errors.js';
+import type { Log } from '../log.js';
+import {
+  commands,
+  parseLook,
+  runtimeStep,
+  serving,
+  type HoldCounters,
+  type ProxyLook,
+  type Slot,
+} from '../proxy/runtime.js';
+import type { RemoteHost } from '../remote-host.js';
+import type { HealthUrl } from '../settings.js';
+import { runStep } from './run-step.js';
+import { currentContainer } from './service.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The proxy in front of the app, as the look before a plan found it. */
+export interface ProxyFacts {
+  container: ContainerInfo;
+  look: ProxyLook;
+  /** The port the app listens on in its container, as the proxy's `service` slot names it. */
+  appPort: number;
+}
+
+export async function proxyCommand(
+  host: RemoteHost,
+  proxy: Pick<ProxyFacts, 'container'>,
+  cmds: string[],
+  log: Log,
+  save = false,
+): Promise<string> {
+  const out = (await runStep(host, runtimeStep(proxy.container.id, cmds, save), log)).toString();
+  log.debug(`HAProxy: ${cmds.join('; ')} -> ${out.trim().slice(0, 300)}`);
+  return out;
+}
+
+export async function lookAtProxy(
+  host: RemoteHost,
+  proxy: Pick<ProxyFacts, 'container'>,
+  log: Log,
+): Promise<ProxyLook> {
+  const read = parseLook(await proxyCommand(host, proxy, commands.look(), log));
+  if (!read.ok)
+    throw new RefusedError(`the HAProxy in ${proxy.container.name} does not answer as expected: ${read.why}`);
+  return read.value;
+}
+
+/** Finds the proxy service's container and reads its slots; refuses when it is not set up as the contract says. */
+export async function gatherProxyFacts(
+  host: RemoteHost,
+  project: string,
+  service: string,
+  log: Log,
+): Promise<ProxyFacts> {
+  const container = await currentContainer(host, project, service);
+  if (!container?.running)
+    throw new RefusedError(
+      `strategy zero-downtime needs the HAProxy service ${service} running in compose project ${project}; ` +
+        (container ? `${container.name} is ${container.status}` : 'it has no container') +
+        ' (see examples/zero-downtime)',
+    );
+  const look = await lookAtProxy(host, { container }, log);
+  log.info(
+    `HAProxy ${container.name}: service slot ${look.slots.service.addr}:${look.slots.service.port} ` +
+      `${serving(look.slots.service) ? 'serving' : 'not serving'}, candidate slot ${serving(look.slots.candidate) ? 'serving' : 'idle'}`,
+  );
+  return { container, look, appPort: look.slots.service.port };
+}
+
+/** The container's address on a network it shares with the proxy: where the proxy reaches it. */
+export function addressFor(c: ContainerInfo, proxy: ContainerInfo): string {
+  const shared = Object.keys(c.networks).find((n) => n in proxy.networks && c.networks[n]);
+  const ip = shared ? c.networks[shared] : '';
+  if (!ip)
+    throw new Error(
+      `${c.name} shares no network with the proxy ${proxy.name} (${Object.keys(c.networks).join(', ') || 'none'} / ${Object.keys(proxy.networks).join(', ') || 'none'})`,
+    );
+  return ip;
+}
+
+/**
+ * Behind the proxy every container is verified directly, at its own address on the port the proxy's
+ * service slot uses: the health URL names the proxy, which may be holding requests during a switch.
+ */
+export function behindProxy<S extends { verify: { health: HealthUrl } }>(
+  settings: S,
+  facts: { proxy: ProxyFacts | null },
+): S {
+  if (!facts.proxy) return settings;
+  const health: HealthUrl = { ...settings.verify.health, containerPort: facts.proxy.appPort };
+  return { ...settings, verify: { ...settings.verify, health } };
+}
+
+/** Puts a slot in rotation on this container and waits until the proxy counts it up. */
+export async function enableSlot(
+  host: RemoteHost,
+  proxy: ProxyFacts,
+  slot: Slot,
+  c: ContainerInfo,
+  log: Log,
+  boundMs = 10_000,
+): Promise<void> {
+  await proxyCommand(
+    host,
+    proxy,
+    commands.enable(slot, addressFor(c, proxy.container), proxy.appPort),
+    log,
+    true,
+  );
+  const until = Date.now() + boundMs;
+  for (;;) {
+    const look = await lookAtProxy(host, proxy, log);
+    if (serving(look.slots[slot])) return;
+    if (Date.now() > until)
+      throw new Error(`the proxy did not put slot ${slot} in rotation within ${boundMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Takes a slot out of rotation: drain (in-flight requests and keep-alive connections finish), wait
+ * until none is left or the bound passes, then maintenance. Returns the drain time and how many
+ * requests were still in flight when the bound cut them.
+ */
+export async function retireSlot(
+  host: RemoteHost,
+  proxy: ProxyFacts,
+  slot: Slot,
+  log: Log,
+  boundMs: number,
+): Promise<{ drainMs: number; cut: number }> {
+  const start = Date.now();
+  await proxyCommand(host, proxy, commands.drain(slot), log, true);
+  let cut = 0;
+  for (;;) {
+    const look = await lookAtProxy(host, proxy, log);
+    if (look.slots[slot].current === 0) break;
+    if (Date.now() - start > boundMs) {
+      cut = look.slots[slot].current;
+      log.warning(
+        `${cut} request(s) still in flight on slot ${slot} after the ${boundMs / 1000} s drain bound: cut`,
+      );
+      break;
+    }
+    await sleep(100);
+  }
+  await proxyCommand(host, proxy, commands.maint(slot), log, true);
+  return { drainMs: Date.now() - start, cut };
+}
+
+export async function clearHolds(host: RemoteHost, proxy: ProxyFacts, log: Log): Promise<void> {
+  await proxyCommand(host, proxy, commands.clearHolds(), log);
+}
+
+export async function holds(host: RemoteHost, proxy: ProxyFacts, log: Log): Promise<HoldCounters> {
+  return (await lookAtProxy(host, proxy, log)).holds;
+}
+
+/**
+ * While `work` runs, no slot serves: the proxy holds new requests (up to its bound, then 503 with
+ * Retry-After). Afterwards the service slot serves the service's container, whatever `work` left:
+ * when it is unhealthy the proxy's own health checks keep it out, and the hold goes on answering.
+ */
+export async function withRequestsHeld<T>(
+  host: RemoteHost,
+  proxy: ProxyFacts,
+  project: string,
+  service: string,
+  log: Log,
+  drainBoundMs: number,
+  work: () => Promise<T>,
+  /** The slot serving now: it drains, then no slot serves. */
+  serving: Slot = 'service',
+): Promise<{ value: T; drainMs: number; cut: number }> {
+  const { drainMs, cut } = await log.group(`Hold new requests at the proxy (drain the ${serving} slot)`, () =>
+    retireSlot(host, proxy, serving, log, drainBoundMs),
+  );
+  let value: T;
+  try {
+    value = await work();
+  } finally {
+    const c = await currentContainer(host, project, service);
+    if (c?.running) {
+      await log.group('Release the held requests to the service', () =>
+        enableSlot(host, proxy, 'service', c, log).catch((err: Error) => log.warning(err.message)),
+      );
+    } else {
+      log.warning(`${service} has no running container: the proxy keeps holding, then answers 503`);
+    }
+  }
+  return { value, drainMs, cut };
+}
