@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MigrationReport } from '../../src/migrations/classify.js';
-import { switchMode } from '../../src/operations/deploy-zero-downtime.js';
-import { addressFor, behindProxy } from '../../src/operations/proxy.js';
+import { checkFrontDoor, switchMode } from '../../src/operations/deploy-zero-downtime.js';
+import { addressFor, behindProxy, proxyCommand } from '../../src/operations/proxy.js';
 import { commands, parseLook, runtimeStep, serving, type SlotState } from '../../src/proxy/runtime.js';
-import { appContainer } from './fake-host.js';
+import { appContainer, FakeHost, silentLog } from './fake-host.js';
 
 // What HAProxy 2.6 answered on the test host's instance d (show stat trimmed to its first columns).
 const STATE = `1
@@ -123,4 +123,68 @@ test('behind the proxy every container is verified directly, on the port the ser
     () => addressFor({ ...appContainer, networks: { other: '10.1.1.1' } }, appContainer),
     /shares no network/,
   );
+});
+
+test('a proxy found stopped mid-switch is started again and the command sent again; one that never answers is named', async () => {
+  let running = false;
+  let starts = 0;
+  const host = new FakeHost({
+    inspectContainer: async () => ({
+      ...appContainer,
+      name: 'eqmd-d_haproxy_1',
+      running,
+      status: running ? 'running' : 'exited',
+    }),
+    startContainer: async () => {
+      starts++;
+      running = true;
+    },
+  });
+  host.on(/docker exec -i/, () =>
+    running ? { stdout: 'ok\n' } : { code: 1, stderr: 'container is not running' },
+  );
+  const log = silentLog();
+  const proxy = { container: { ...appContainer, name: 'eqmd-d_haproxy_1' } };
+  assert.equal(await proxyCommand(host, proxy, commands.maint('service'), log, true), 'ok\n');
+  assert.equal(starts, 1);
+  assert.match(log.lines.join('\n'), /eqmd-d_haproxy_1 was exited: starting it again/);
+
+  const gone = new FakeHost();
+  gone.on(/docker exec -i/, { code: 1, stderr: 'No such container' });
+  await assert.rejects(
+    proxyCommand(gone, proxy, commands.maint('service'), log),
+    /eqmd-d_haproxy_1 is gone: set server app\/service state maint was not applied/,
+  );
+});
+
+test('the end state is checked through the proxy: healthy directly but not served through it fails the run', async () => {
+  const settings = {
+    verify: {
+      health: {
+        protocol: 'http:' as const,
+        host: 'localhost',
+        port: 8808,
+        path: '/health/',
+        containerPort: 8000,
+      },
+    },
+  };
+  const proxy = {
+    container: { ...appContainer, name: 'eqmd-d_haproxy_1' },
+    look: {} as never,
+    appPort: 8000,
+  };
+  const result = { healthy: true, failure: '', notes: [] as string[] };
+  const host = new FakeHost();
+  host.http = [{ status: 503, body: '', error: '' }];
+  const out = await checkFrontDoor(host, settings as never, silentLog(), proxy, result, 300);
+  assert.equal(out.healthy, false);
+  assert.match(
+    out.failure,
+    /healthy when asked directly, but the proxy eqmd-d_haproxy_1 does not serve it \(HTTP 503\)/,
+  );
+  assert.equal(host.httpCalls[0]?.port, 8808, 'asked through the proxy, not the container');
+  assert.equal(host.httpCalls[0]?.containerPort, undefined);
+  const ok = new FakeHost();
+  assert.deepEqual(await checkFrontDoor(ok, settings as never, silentLog(), proxy, result, 300), result);
 });

@@ -9,8 +9,18 @@ import type { Settings } from '../settings.js';
 import { keepAppOutput } from './app-output.js';
 import { afterFailedCandidate } from './deploy-candidate.js';
 import type { Facts } from './facts.js';
-import { clearHolds, enableSlot, holds, retireSlot, withRequestsHeld, type ProxyFacts } from './proxy.js';
+import {
+  clearHolds,
+  enableSlot,
+  holds,
+  lookAtProxy,
+  retireSlot,
+  servesThroughProxy,
+  withRequestsHeld,
+  type ProxyFacts,
+} from './proxy.js';
 import { RefusedError } from '../errors.js';
+import { serving, SLOTS } from '../proxy/runtime.js';
 import { rollbackToSet } from './rollback-to-set.js';
 import { takeSnapshot } from './snapshot.js';
 import { runStep } from './run-step.js';
@@ -81,13 +91,70 @@ export async function zeroDowntimeSwitch(
     drainMs: 0,
     cut: 0,
   };
-  const result =
-    mode === 'beside'
-      ? await beside(host, settings, log, opts, plan, started, x, traffic, clock)
-      : await held(host, settings, log, opts, plan, started, x, traffic, clock);
+  let result: DeployResult;
+  try {
+    result =
+      mode === 'beside'
+        ? await beside(host, settings, log, opts, plan, started, x, traffic, clock)
+        : await held(host, settings, log, opts, plan, started, x, traffic, clock);
+  } catch (err) {
+    if (err instanceof RefusedError) throw err;
+    throw new Error(`${(err as Error).message}. ${await whatRuns(host, settings, x, plan)}`);
+  }
   const h = await holds(host, proxy, log).catch(() => null);
   if (h) Object.assign(traffic, { held: h.held, longestHoldMs: h.longestMs, refused: h.refused });
-  return { ...result, traffic };
+  return { ...(await checkFrontDoor(host, settings, log, proxy, result)), traffic };
+}
+
+/** What runs after a switch that stopped on an error: the operator's starting point, in one line. */
+async function whatRuns(host: RemoteHost, settings: Settings, x: Context, plan: DeployPlan): Promise<string> {
+  const parts: string[] = [];
+  const service = await currentContainer(host, x.facts.project, settings.app.service).catch(() => null);
+  parts.push(
+    service
+      ? `${settings.app.service} runs ${service.image} (${service.status})`
+      : `${settings.app.service} has no container`,
+  );
+  const candidate = plan.beside
+    ? await host.docker.inspectContainer(plan.beside.name).catch(() => null)
+    : null;
+  if (candidate) parts.push(`the candidate ${candidate.name} runs ${candidate.image} (${candidate.status})`);
+  const look = await lookAtProxy(host, x.facts.proxy, silent).catch(() => null);
+  parts.push(
+    look
+      ? `the proxy serves ${SLOTS.filter((s) => serving(look.slots[s])).join(' and ') || 'no slot (requests are held, then refused)'}`
+      : `the proxy ${x.facts.proxy.container.name} does not answer`,
+  );
+  return `What runs now: ${parts.join('; ')}. The backup ${x.preSet.manifest.id} holds the state before the deploy.`;
+}
+
+const silent: Log = { info: () => {}, warning: () => {}, debug: () => {}, group: (_t, fn) => fn() };
+
+/**
+ * A version verified directly is not yet a version users reach: the end state is checked through the
+ * proxy too, so a proxy that lost the switch (or still holds) fails the run instead of passing it.
+ */
+export async function checkFrontDoor<R extends { healthy: boolean; failure: string; notes: string[] }>(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  proxy: ProxyFacts,
+  result: R,
+  boundMs = 10_000,
+): Promise<R> {
+  if (!result.healthy) return result;
+  const front = await log.group('Check the app through the proxy', () =>
+    servesThroughProxy(host, settings.verify.health, boundMs),
+  );
+  log.info(`through the proxy ${proxy.container.name}: ${front.answer}`);
+  if (front.ok) return result;
+  const why = `the app is healthy when asked directly, but the proxy ${proxy.container.name} does not serve it (${front.answer}): users are not reaching it`;
+  return {
+    ...result,
+    healthy: false,
+    failure: result.failure ? `${result.failure}; ${why}` : why,
+    notes: [...result.notes, why],
+  };
 }
 
 const step = (host: RemoteHost, log: Log, s: Step) =>

@@ -1,5 +1,5 @@
 import type { ContainerInfo } from '../docker-api.js';
-import { RefusedError } from '../errors.js';
+import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
 import {
   commands,
@@ -25,6 +25,14 @@ export interface ProxyFacts {
   appPort: number;
 }
 
+/** How long a runtime command may wait for a proxy that is restarting (or that we start again). */
+const ANSWER_BOUND_MS = 15_000;
+
+/**
+ * One runtime API round trip. A proxy that died mid-switch is restarted by Docker (restart policy) or,
+ * when it stays stopped, by us: it comes back with the state saved after the last change, and the
+ * command is sent again. Past the bound the error says which proxy did not answer.
+ */
 export async function proxyCommand(
   host: RemoteHost,
   proxy: Pick<ProxyFacts, 'container'>,
@@ -32,9 +40,51 @@ export async function proxyCommand(
   log: Log,
   save = false,
 ): Promise<string> {
-  const out = (await runStep(host, runtimeStep(proxy.container.id, cmds, save), log)).toString();
-  log.debug(`HAProxy: ${cmds.join('; ')} -> ${out.trim().slice(0, 300)}`);
-  return out;
+  const { id, name } = proxy.container;
+  const until = Date.now() + ANSWER_BOUND_MS;
+  let startedIt = false;
+  for (;;) {
+    try {
+      const out = (await runStep(host, runtimeStep(id, cmds, save), log)).toString();
+      log.debug(`HAProxy: ${cmds.join('; ')} -> ${out.trim().slice(0, 300)}`);
+      return out;
+    } catch (err) {
+      if (!(err instanceof RemoteCommandError)) throw err;
+      const c = await host.docker.inspectContainer(id).catch(() => null);
+      if (!c || Date.now() > until)
+        throw new Error(
+          `the HAProxy container ${name} ${c ? `(${c.status}) did not answer its runtime API within ${ANSWER_BOUND_MS / 1000} s` : 'is gone'}: ${cmds.join('; ')} was not applied`,
+        );
+      if (!c.running && !c.restarting && !startedIt) {
+        log.warning(
+          `the HAProxy container ${name} was ${c.status}: starting it again (it loads the servers' state saved after the last change)`,
+        );
+        await host.docker.startContainer(id);
+        startedIt = true;
+      }
+      await sleep(300);
+    }
+  }
+}
+
+/**
+ * The user's view at the end: the health URL through the proxy answers 200 (polled up to the bound,
+ * while the proxy's own health check takes the verified container in).
+ */
+export async function servesThroughProxy(
+  host: RemoteHost,
+  url: HealthUrl,
+  boundMs = 10_000,
+): Promise<{ ok: boolean; answer: string }> {
+  const front: HealthUrl = { protocol: url.protocol, host: url.host, port: url.port, path: url.path };
+  const until = Date.now() + boundMs;
+  for (;;) {
+    const a = await host.httpGet(front, 3000);
+    if (a.status === 200) return { ok: true, answer: 'HTTP 200' };
+    if (Date.now() > until)
+      return { ok: false, answer: a.status ? `HTTP ${a.status}` : a.error || 'no answer' };
+    await sleep(250);
+  }
 }
 
 export async function lookAtProxy(

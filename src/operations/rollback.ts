@@ -8,6 +8,7 @@ import type { Settings } from '../settings.js';
 import { keepAppOutput } from './app-output.js';
 import { backup } from './backup.js';
 import type { DeployOptions, DeployResult, TrafficReport } from '../deploy/result.js';
+import { checkFrontDoor } from './deploy-zero-downtime.js';
 import { behindProxy, clearHolds, holds, withRequestsHeld } from './proxy.js';
 import { taggedReference } from '../emergency-target.js';
 import { deploy } from './deploy.js';
@@ -147,7 +148,7 @@ export async function rollback(
         { label: `the verification after the rollback to ${target.id}`, report: rb.verify },
       ])
     : null;
-  return {
+  const done: RollbackDone = {
     dryRun: false,
     mode,
     target: target.id,
@@ -169,6 +170,7 @@ export async function rollback(
         ? incomplete.join('; ')
         : '',
   };
+  return facts.proxy ? checkFrontDoor(host, settings, log, facts.proxy, done) : done;
 }
 
 /** The dry run: the plan that would run, with the snapshot's own backup steps planned from the same look. */
