@@ -13,7 +13,10 @@
  *  6. a destructive release (v9 drops a column) is deployed and written to, then the emergency rollback
  *     restores the database (the dropped values are back) and carries the writes made since over;
  *  7. for contrast, the seed's own emergency script after the same broken upgrade: it reports success
- *     while the app answers 500.
+ *     while the app answers 500;
+ *  8. behind HAProxy (instance d, examples/zero-downtime, strategy zero-downtime), under 20 clients of
+ *     GETs and POSTs: a good release switched beside the running one, then the broken one held and
+ *     rolled back: no request fails.
  *
  * It ends with a table and writes each step summary to .demo/ (markdown, and one HTML page).
  */
@@ -29,11 +32,13 @@ import {
   sh,
   testHost,
   type ActionRun,
+  type Instance,
 } from '../__tests__/e2e/harness.js';
+import { startLoad } from '../testhost/load.js';
 import { startResultsDouble } from '../testhost/results-double.js';
 
 const h = testHost();
-const a = h.instances.a;
+const { a, d } = h.instances;
 const OUT = join(import.meta.dirname, '..', '.demo');
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
@@ -51,25 +56,30 @@ const table: Row[] = [];
 const summaries: { title: string; markdown: string }[] = [];
 
 /** What instance a answers now, or why it does not. */
-async function state(): Promise<{ version: string; health: number; rows: number | string }> {
-  const health = await fetch(a.healthUrl).then(
+async function state(i: Instance = a): Promise<{ version: string; health: number; rows: number | string }> {
+  const health = await fetch(i.healthUrl).then(
     (r) => r.status,
     () => 0,
   );
-  const version = await servedVersion(a).catch(() => 'no answer');
-  const rows = await recordCount(a).catch(() => 'no answer');
+  const version = await servedVersion(i).catch(() => 'no answer');
+  const rows = await recordCount(i).catch(() => 'no answer');
   return { version, health, rows };
 }
 
-async function act(step: string, inputs: Record<string, string>, expect: string): Promise<ActionRun> {
-  const before = await state();
+async function act(
+  step: string,
+  inputs: Record<string, string>,
+  expect: string,
+  i: Instance = a,
+): Promise<ActionRun> {
+  const before = await state(i);
   const started = performance.now();
   const { main } = await runWithPost(
-    { ...connectionInputs(h, 'v2'), 'project-dir': a.projectDir, 'health-url': a.healthUrl, ...inputs },
+    { ...connectionInputs(h, 'v2'), 'project-dir': i.projectDir, 'health-url': i.healthUrl, ...inputs },
     double.env(),
   );
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const after = await state();
+  const after = await state(i);
   const what = `${inputs.command}${inputs.version ? ` ${inputs.version}` : ''}`;
   console.log(`\n===== ${table.length + 1}. ${step}: ${what} → ${main.outputs.result} in ${seconds} s =====`);
   for (const l of main.stdout.split('\n'))
@@ -155,6 +165,7 @@ try {
   resetInstance('a');
   await seedContrast();
   resetInstance('a');
+  await zeroDowntimeStory();
 
   const md = [
     '| # | step | command | result | patient rows (before → after) | serving afterwards | seconds |',
@@ -174,6 +185,29 @@ try {
   console.log(`Step summaries: ${OUT}/ (story.html shows them all; the .md files are what GitHub renders)`);
 } finally {
   await double.close();
+}
+
+/**
+ * Instance d, the same app behind HAProxy (examples/zero-downtime): a good release switched beside the
+ * running one, then a broken destructive one held, rolled back and its database restored, each under
+ * 20 clients of GETs and POSTs: what the users saw.
+ */
+async function zeroDowntimeStory(): Promise<void> {
+  resetInstance('d');
+  for (const [step, version, expect] of [
+    ['behind HAProxy, 20 clients: a good release, verified beside the running one', 'v2', 'succeeded'],
+    ['behind HAProxy, 20 clients: the broken release, requests held, rolled back', 'v3', 'rolled-back'],
+  ] as const) {
+    const load = startLoad(d.baseUrl, 20, `demo-${version}`);
+    await new Promise((r) => setTimeout(r, 500));
+    await act(step, { command: 'deploy', version, strategy: 'zero-downtime' }, expect, d);
+    const r = await load.stop();
+    const line = `users: ${r.sent} requests, ${r.failed} failed, ${r.refused} refused, ${r.acked.length} writes acknowledged, longest ${r.maxMs} ms`;
+    console.log(line);
+    table.at(-1)!.result += ` (${r.sent} requests, ${r.failed} failed)`;
+    if (r.failed)
+      throw new Error(`${step}: ${r.failed} requests failed: ${r.failures.slice(0, 3).join('; ')}`);
+  }
 }
 
 /** One HTML page of the story and every step summary, the markdown shown as it was written. */

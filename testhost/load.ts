@@ -28,6 +28,8 @@ export interface LoadReport {
 }
 
 export interface Load {
+  /** Requests sent so far. */
+  sent(): number;
   stop(): Promise<LoadReport>;
 }
 
@@ -125,6 +127,7 @@ export function startLoad(baseUrl: string, clients = 20, tag = `w${process.pid}`
   };
   const all = Promise.all(Array.from({ length: clients }, (_, n) => client(n)));
   return {
+    sent: () => r.sent,
     async stop() {
       running = false;
       await all;
