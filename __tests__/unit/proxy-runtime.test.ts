@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MigrationReport } from '../../src/migrations/classify.js';
-import { checkFrontDoor, switchMode } from '../../src/operations/deploy-zero-downtime.js';
+import { checkFrontDoor } from '../../src/operations/zero-downtime/front-door.js';
+import { switchMode } from '../../src/operations/zero-downtime/mode.js';
 import { addressFor, behindProxy, proxyCommand } from '../../src/operations/proxy.js';
 import { commands, parseLook, runtimeStep, serving, type SlotState } from '../../src/proxy/runtime.js';
 import { appContainer, FakeHost, silentLog } from './fake-host.js';

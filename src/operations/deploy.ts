@@ -9,7 +9,7 @@ import type { Settings } from '../settings.js';
 import { deployRollbackPoint } from '../rerun.js';
 import { backup } from './backup.js';
 import { afterFailedCandidate, tryCandidate } from './deploy-candidate.js';
-import { zeroDowntimeSwitch } from './deploy-zero-downtime.js';
+import { zeroDowntimeSwitch } from './zero-downtime/switch.js';
 import { behindProxy } from './proxy.js';
 import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';

@@ -8,8 +8,9 @@ import type { Settings } from '../settings.js';
 import { keepAppOutput } from './app-output.js';
 import { backup } from './backup.js';
 import type { DeployOptions, DeployResult, TrafficReport } from '../deploy/result.js';
-import { checkFrontDoor } from './deploy-zero-downtime.js';
-import { behindProxy, clearHolds, holds, withRequestsHeld } from './proxy.js';
+import { behindProxy } from './proxy.js';
+import { checkFrontDoor } from './zero-downtime/front-door.js';
+import { heldRollback } from './zero-downtime/held.js';
 import { taggedReference } from '../emergency-target.js';
 import { deploy } from './deploy.js';
 import { gatherFacts, type Facts } from './facts.js';
@@ -113,34 +114,9 @@ export async function rollback(
         rollbackMode: mode,
       }),
     );
-  let traffic: TrafficReport | undefined;
-  let rb: Awaited<ReturnType<typeof rollbackToSet>>;
-  if (facts.proxy) {
-    // The service stops for the restore: requests wait at the proxy meanwhile, then go to the
-    // restored version (or get 503 with Retry-After after the proxy's bound).
-    const proxy = facts.proxy;
-    await clearHolds(host, proxy, log);
-    const held = await withRequestsHeld(
-      host,
-      proxy,
-      facts.project,
-      settings.app.service,
-      log,
-      settings.deploy.drainTimeoutMs,
-      run,
-    );
-    rb = held.value;
-    const h = await holds(host, proxy, log).catch(() => null);
-    traffic = {
-      switch: 'held',
-      why: 'a rollback to a backup set stops the service while it restores',
-      held: h?.held ?? 0,
-      longestHoldMs: h?.longestMs ?? 0,
-      refused: h?.refused ?? 0,
-      drainMs: held.drainMs,
-      cut: held.cut,
-    };
-  } else rb = await run();
+  const { value: rb, traffic } = facts.proxy
+    ? await heldRollback(host, settings, log, facts.proxy, facts.project, run)
+    : { value: await run(), traffic: undefined };
   const healthy = !!rb.verify?.healthy;
   const incomplete = partNotes(failedParts(rb.parts));
   const appOutputOnHost = rb.failedState
