@@ -128,6 +128,31 @@ test('a failing remote step surfaces its title, exit code and stderr, and cleans
   assert.ok(!host.ran(/mv -T/));
 });
 
+test('the image tag, the database copy and the volume archives run side by side; cleanup waits for all of them', async () => {
+  const host = sqliteHost().on(/docker cp/, { code: 1, stderr: 'write error: No space left on device' });
+  const events: string[] = [];
+  const exec = host.exec.bind(host);
+  host.exec = async (command, o) => {
+    const kind = /report=/.test(command)
+      ? 'db'
+      : /docker cp/.test(command)
+        ? 'volume'
+        : /rm -rf -- .*\.tmp-/.test(command)
+          ? 'cleanup'
+          : null;
+    if (kind) events.push(`start ${kind}`);
+    // The database copy is the slow one: the archives must not wait for it, the cleanup must.
+    if (kind === 'db') await new Promise((r) => setTimeout(r, 50));
+    const r = await exec(command, o);
+    if (kind) events.push(`end ${kind}`);
+    return r;
+  };
+  await assert.rejects(backup(host, settings(), silentLog(), opts()), /Archive volume/);
+  assert.ok(events.indexOf('start volume') < events.indexOf('end db'), events.join(', '));
+  assert.ok(events.indexOf('end db') < events.indexOf('start cleanup'), events.join(', '));
+  assert.ok(!host.ran(/mv -T/));
+});
+
 test('no database found is refused before anything is written', async () => {
   const host = sqliteHost().on(/ test -f /, { code: 1 });
   await assert.rejects(backup(host, settings(), silentLog(), opts()), /no database found/);

@@ -21,7 +21,8 @@ export function volumeStep(
   owner: HelperOwner,
 ): Step {
   const dest = `${p.tmp}/volumes/${volume.name}.tar`;
-  const name = `eqmd-rollback-archive-${owner.id}`;
+  // One per volume: the volumes of a set are archived side by side.
+  const name = `eqmd-rollback-archive-${owner.id}-${volume.name}`;
   return {
     title: `Archive volume ${volume.name} and list the archive`,
     command: bashScript([

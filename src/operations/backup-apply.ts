@@ -3,7 +3,7 @@ import { databaseResult } from '../backup/database-result.js';
 import { buildManifest, filesCheck, parseChecksums, volumeResult } from '../backup/record.js';
 import { finalizeStep } from '../backup/set-steps.js';
 import type { Step } from '../backup/steps.js';
-import type { Log } from '../log.js';
+import { deferredLog, type Log } from '../log.js';
 import type { Manifest, VolumeRecord } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
@@ -25,19 +25,21 @@ export async function applyBackup(
   const step = (s: Step): Promise<string> =>
     log.group(s.title, async () => (await runStep(host, s, log)).toString('utf8'));
   await step(plan.steps.prepare);
-  await step(plan.steps.tag);
-
-  const dbOut = plan.steps.database ? await step(plan.steps.database) : null;
+  const [, dbOut, ...volumeOut] = await sideBySide(host, log, [
+    plan.steps.tag,
+    plan.steps.database,
+    ...plan.steps.volumes,
+  ]);
   const volumes: VolumeRecord[] = [];
   const volumeChecks: Check[] = [];
   for (const [i, v] of plan.volumes.entries()) {
-    const r = volumeResult(v.name, v.mountpoint, await step(plan.steps.volumes[i]!));
+    const r = volumeResult(v.name, v.mountpoint, volumeOut[i] ?? '');
     volumes.push(r.record);
     volumeChecks.push(r.check);
   }
   const files = parseChecksums(await step(plan.steps.checksums));
   // Read after the checksum step: the SQLite copy is proven against the hash the manifest records.
-  const db = databaseResult(plan.database, dbOut, files);
+  const db = databaseResult(plan.database, dbOut ?? null, files);
   const checks: Check[] = [...db.checks, ...volumeChecks];
   const expected = [
     'env',
@@ -81,4 +83,25 @@ export async function applyBackup(
   }
   await step(finalizeStep(plan.paths, `${JSON.stringify(manifest, null, 2)}\n`));
   return manifest;
+}
+
+/**
+ * The image tag, the database copy and each volume archive write different files of the temporary set
+ * from different sources: they run side by side, one SSH channel each, and their logs are said
+ * afterwards in plan order. Every step is awaited before a failure is raised, so the caller's cleanup
+ * of the set never races a step still writing into it.
+ */
+async function sideBySide(host: RemoteHost, log: Log, steps: (Step | null)[]): Promise<(string | null)[]> {
+  const logs = steps.map(() => deferredLog());
+  const settled = await Promise.allSettled(
+    steps.map((s, i) =>
+      s
+        ? logs[i]!.log.group(s.title, async () => (await runStep(host, s, logs[i]!.log)).toString('utf8'))
+        : Promise.resolve(null),
+    ),
+  );
+  for (const l of logs) await l.replay(log);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r.status === 'fulfilled' ? r.value : null));
 }
