@@ -170,5 +170,16 @@ describe(
         `every write acknowledged in this file is there (${missing.length} of ${ackedSoFar.length} missing)`,
       );
     });
+
+    test('a rollback to a named version is a switch back beside the running one: 0 failed requests', async () => {
+      // From v2 to v1: v1 applies no migration on v2's schema (its column is nullable), so the two
+      // versions may share the database and v1 is verified beside v2 before it takes the traffic.
+      const { run, load } = await underLoad({ command: 'rollback', version: 'v1' }, 'named');
+      assert.equal(run.code, 0, outputOf(run));
+      assertNoRequestLost(load, 'named', 'through the switch back');
+      assert.deepEqual(load.versions, ['v2', 'v1']);
+      assert.match(run.summary, /verified beside the running one/);
+      assert.deepEqual(containers('eqmd', '--filter label=com.docker.compose.oneoff=True'), []);
+    });
   },
 );
