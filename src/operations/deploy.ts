@@ -33,7 +33,9 @@ export async function deploy(
   const t0 = clock();
   const d = given.deploy;
   const step = (s: Step) => log.group(s.title, async () => (await runStep(host, s, log)).toString());
-  const facts = opts.facts ?? (await log.group('Inspect the host', () => gatherFacts(host, given, log)));
+  const facts =
+    opts.facts ??
+    (await log.group('Inspect the host', () => gatherFacts(host, given, log, { withProxy: true })));
   const settings = behindProxy(given, facts);
   const plan = planDeploy(settings, facts);
   const { reference, previousImage } = plan;

@@ -28,7 +28,16 @@ export function defaultProjectName(projectDir: string): string {
   return base.toLowerCase().replace(/[^a-z0-9_-]/g, '');
 }
 
-export async function gatherFacts(host: RemoteHost, settings: Settings, log: Log): Promise<Facts> {
+/**
+ * `withProxy`: a deploy or a rollback under strategy zero-downtime also reads the proxy it switches.
+ * Other looks (a backup, a snapshot taken mid-operation, list, verify) do not: they never switch it.
+ */
+export async function gatherFacts(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  { withProxy = false }: { withProxy?: boolean } = {},
+): Promise<Facts> {
   const { app } = settings;
   const probe = parseProbe(
     (
@@ -57,7 +66,7 @@ export async function gatherFacts(host: RemoteHost, settings: Settings, log: Log
       (container ? `${container.name} (${container.status}) running ${container.image}` : 'no container'),
   );
   const proxy =
-    settings.deploy.strategy === 'zero-downtime'
+    withProxy && settings.deploy.strategy === 'zero-downtime'
       ? await gatherProxyFacts(host, project, settings.deploy.haproxyService, log)
       : null;
   return {

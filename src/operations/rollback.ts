@@ -65,7 +65,9 @@ export async function rollback(
     return out.dryRun ? out : fromDeploy(out, 'version', version, null);
   }
 
-  const facts = await log.group('Inspect the host', () => gatherFacts(host, settings, log));
+  const facts = await log.group('Inspect the host', () =>
+    gatherFacts(host, settings, log, { withProxy: true }),
+  );
   settings = behindProxy(settings, facts);
   const choice = await chooseTarget(host, settings, log, facts, opts.now());
   if (choice.mode === 'undo') {
