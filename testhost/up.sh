@@ -26,8 +26,9 @@ setup_ssh
 # v3 drops a column and fails /health/, v4 exits at start, v5 a second good v2,
 # v6 a good release adding a table, v7 a non-atomic migration that adds a table then raises,
 # v8 a NOT NULL column without a database default (v1 reads it, cannot insert), v9 a healthy
-# release that drops v2's column.
-for v in v1 v2 v3 v4 v5 v6 v7 v8 v9; do "$TESTHOST_DIR/build-app.sh" "$v" "$v"; done
+# release that drops v2's column, v10 one that renames it, v11 one that splits it into a table of its
+# own with a data migration without reverse.
+for v in v1 v2 v3 v4 v5 v6 v7 v8 v9 v10 v11; do "$TESTHOST_DIR/build-app.sh" "$v" "$v"; done
 
 for name in a b c d; do
   instance_healthy "$name" && continue

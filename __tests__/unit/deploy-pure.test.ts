@@ -194,11 +194,20 @@ test('database restore decision: auto migrates back when only the release’s ow
     'restore',
     'not with a later release on top',
   );
-  assert.equal(
-    decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('destructive'), true).action,
-    'restore',
-    'never for destructive ones',
+  const destructive = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('destructive'), true);
+  assert.equal(destructive.action, 'restore', 'never for destructive ones');
+  assert.match(
+    destructive.why,
+    /its migrations \(records\.0002_step .*\) cannot be undone without losing values/,
   );
+  // A rename is destructive for the old code, yet Django's reverse renames back: every value kept.
+  const renamed: MigrationReport = {
+    ...report('destructive'),
+    pending: [
+      { ...report('destructive').pending[0]!, operations: [{ op: 'RenameField', class: 'destructive' }] },
+    ],
+  };
+  assert.equal(decideDatabaseRestore('auto', at('a', 1), snap('b', 2), renamed, true).action, 'migrate-back');
   const restores: [string, Parameters<typeof decideDatabaseRestore>][] = [
     ['no record of the migrations', ['auto', at('a', 1), snap('b', 2), undefined, true]],
     ['compatible, but no migrate-back step', ['auto', at('a', 1), snap('b', 2), report('compatible'), false]],

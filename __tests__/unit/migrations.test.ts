@@ -6,7 +6,9 @@ import {
   classifyMigrations,
   classifyOperation,
   refusedBy,
+  undoneWithoutLoss,
   type MigrationClass,
+  type MigrationReport,
   type MigrationFacts,
   type OperationFact,
 } from '../../src/migrations/classify.js';
@@ -79,6 +81,53 @@ test('a migration takes its worst operation, the release its worst migration; po
 });
 
 const line = (x: unknown) => `Creating network...\neqmd-migrations=${JSON.stringify(x)}\n`;
+
+test('undone without losing a record: accept/reject table (renames yes, removals and rewrites no)', () => {
+  const release = (...ops: OperationFact[][]): MigrationReport =>
+    classifyMigrations({
+      vendor: 'sqlite',
+      applied: { records: ['0002_patient_ward'] },
+      plan: ops.map((o, i) => ({ app: 'records', name: `000${i + 3}_x`, operations: o })),
+    });
+  const table: [string, MigrationReport, boolean][] = [
+    ['a nullable column', release([op('AddField', true, { null: true })]), true],
+    ['a NOT NULL column without default', release([op('AddField', true, { null: false })]), true],
+    ['a new table and an index', release([op('CreateModel'), op('AddIndex')]), true],
+    ['a renamed field', release([op('RenameField')]), true],
+    ['a renamed model, then a renamed table', release([op('RenameModel')], [op('AlterModelTable')]), true],
+    ['a renamed index', release([op('RenameIndex')]), true],
+    [
+      'a rename beside a nullable column',
+      release([op('RenameField'), op('AddField', true, { null: true })]),
+      true,
+    ],
+    ['nothing to apply', release(), false],
+    ['a removed field', release([op('RemoveField')]), false],
+    ['a rename beside a removal', release([op('RenameField')], [op('RemoveField')]), false],
+    ['a changed field', release([op('AlterField', true, { null: true })]), false],
+    ['a data migration with a reverse', release([op('RunPython')]), false],
+    ['a rename Django cannot reverse', release([op('RenameField', false)]), false],
+    ['an operation nobody knows', release([op('SomethingNew')]), false],
+  ];
+  for (const [why, r, want] of table) assert.equal(undoneWithoutLoss(r), want, why);
+  // A record read back from the host that contradicts itself is not trusted.
+  const renamed = release([op('RenameField')]);
+  const forged = (over: Partial<MigrationReport>): MigrationReport => ({ ...renamed, ...over });
+  const m = renamed.pending[0]!;
+  assert.equal(undoneWithoutLoss(forged({ class: 'compatible' })), false, 'report class below its worst');
+  assert.equal(
+    undoneWithoutLoss(forged({ pending: [{ ...m, class: 'compatible' }] })),
+    false,
+    'migration class below its worst operation',
+  );
+  assert.equal(
+    undoneWithoutLoss(
+      forged({ class: 'compatible', pending: [{ ...m, class: 'compatible', operations: [] }] }),
+    ),
+    false,
+    'a compatible migration with no operation',
+  );
+});
 
 test('the facts line is read like any data from the host: accept/reject table', () => {
   assert.deepEqual(readMigrationFacts(line(facts)), { ok: true, facts });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { MigrationClass } from '../../src/migrations/classify.js';
 import { test } from 'node:test';
 import type { ComposeTarget } from '../../src/compose.js';
 import { restoreEnvStep, retagStep, setImageVariableStep, upStep } from '../../src/deploy/commands.js';
@@ -205,12 +206,19 @@ const breaking: Manifest['migrations'] = {
   ],
 };
 
-test('restore plan: a set whose next release made only reversible changes carries the migrate-back step', () => {
-  const compatible = plan(
-    { app: true, database: 'per-setting', volumes: [] },
-    { migrations: { ...breaking, class: 'compatible' } },
-  );
-  assert.deepEqual(compatible.migrateBack?.targets, ['records:0001_initial']);
+test('restore plan: a set whose next release Django undoes without losing a record (renames too) carries the migrate-back step', () => {
+  const as = (cls: MigrationClass, op: string): Manifest['migrations'] => ({
+    ...breaking,
+    class: cls,
+    pending: [{ ...breaking.pending[0]!, class: cls, operations: [{ op, class: cls }] }],
+  });
+  for (const [cls, op] of [
+    ['compatible', 'AddField'],
+    ['destructive', 'RenameField'],
+  ] as const) {
+    const p = plan({ app: true, database: 'per-setting', volumes: [] }, { migrations: as(cls, op) });
+    assert.deepEqual(p.migrateBack?.targets, ['records:0001_initial'], op);
+  }
   const p = plan({ app: true, database: 'per-setting', volumes: [] }, { migrations: breaking });
   assert.deepEqual(p.migrateBack?.targets, ['records:0001_initial']);
   assert.deepEqual(p.migrateBack?.expected, { records: ['0001_initial'] });
@@ -229,7 +237,9 @@ test('restore plan: a set whose next release made only reversible changes carrie
   );
   assert.deepEqual(fresh.migrateBack?.targets, ['records:zero']);
   const none: [string, Partial<Manifest>, RestoreParts][] = [
-    ['destructive: restored', { migrations: { ...breaking, class: 'destructive' } }, APP],
+    ['destructive: restored', { migrations: as('destructive', 'RemoveField') }, APP],
+    ['irreversible: restored', { migrations: as('irreversible', 'RunPython') }, APP],
+    ['a record that contradicts itself', { migrations: { ...breaking, class: 'compatible' } }, APP],
     ['no record', {}, APP],
     ['two applied leaves', { migrations: { ...breaking, applied: { records: ['0001_a', '0001_b'] } } }, APP],
     ['database not in scope', { migrations: breaking }, { app: false, database: 'no', volumes: [] }],

@@ -1,5 +1,5 @@
 import type { DatabaseRecord, Manifest } from '../manifest.js';
-import { migrationLine, type MigrationReport } from '../migrations/classify.js';
+import { migrationLine, undoneWithoutLoss, type MigrationReport } from '../migrations/classify.js';
 import type { DeploySettings } from '../settings.js';
 
 export type SnapshotResult = { ok: true; database: DatabaseRecord; id: string } | { ok: false; why: string };
@@ -31,8 +31,9 @@ export interface DatabaseDecision {
 /**
  * What a rollback does with the database. Never anything without a verified snapshot of what it would
  * overwrite: data written by the failed version is otherwise lost for good. Under auto, by plan: the
- * schema unchanged: keep. Moved only by the release's own compatible or breaks-old-writes migrations
- * (all reversible): migrate back with its image (when the plan could make that step), rows kept.
+ * schema unchanged: keep. Moved only by the release's own migrations that Django undoes without losing
+ * a record (compatible, breaks-old-writes, renames): migrate back with its image (when the plan could
+ * make that step), rows kept.
  * Anything else: restore.
  */
 export function decideDatabaseRestore(
@@ -59,7 +60,7 @@ export function decideDatabaseRestore(
   // the set's again (a promise of its own), and every record in the tables the set has stays.
   if (
     migrations &&
-    (migrations.class === 'compatible' || migrations.class === 'breaks-old-writes') &&
+    undoneWithoutLoss(migrations) &&
     canMigrateBack &&
     onlyTheRelease(before, snapshot.database, migrations)
   )
@@ -69,9 +70,14 @@ export function decideDatabaseRestore(
         `the schema moved only by the release's own reversible migrations (${list}): they are migrated back ` +
         'with its image, every record kept',
     };
+  // Said when it is the reason: the operator reads why the records written since need a carry-over.
+  const lossy =
+    migrations && list && !undoneWithoutLoss(migrations)
+      ? `; its migrations (${list}) cannot be undone without losing values`
+      : '';
   return {
     action: 'restore',
-    why: `the schema changed since the pre-deploy backup (${before.schemaFingerprint.slice(0, 12)} → ${now.slice(0, 12) || 'unknown'})`,
+    why: `the schema changed since the pre-deploy backup (${before.schemaFingerprint.slice(0, 12)} → ${now.slice(0, 12) || 'unknown'})${lossy}`,
   };
 }
 

@@ -90,6 +90,34 @@ export function classifyMigrations(facts: MigrationFacts): MigrationReport {
   return { class: worst(pending.map((m) => m.class)), applied: facts.applied, pending };
 }
 
+/**
+ * Destructive for the previous release's code (it reads the old name), but undone by Django without
+ * losing a value: the reverse renames back, and the rows and their values stay where they are.
+ */
+const UNDONE_WITHOUT_LOSS = new Set(['RenameField', 'RenameModel', 'RenameIndex', 'AlterModelTable']);
+
+/**
+ * Whether migrating the release back keeps every record: each operation reversible and either one the
+ * old code tolerates or breaks only its writes (what the release added goes, and stays in the snapshot),
+ * or a rename. A release that removes, narrows or rewrites data is not: Django undoes its schema but
+ * cannot bring the values back, so a rollback restores the set and carries the writes over.
+ */
+export const undoneWithoutLoss = (report: MigrationReport): boolean =>
+  report.pending.length > 0 &&
+  // A record read back from the host that contradicts itself (a class that is not its operations'
+  // worst) is not trusted to keep records.
+  report.class === worst(report.pending.map((m) => m.class)) &&
+  report.pending.every(
+    (m) =>
+      m.class === worst(m.operations.map((o) => o.class)) &&
+      m.operations.every(
+        (o) =>
+          o.class === 'compatible' ||
+          o.class === 'breaks-old-writes' ||
+          (o.class === 'destructive' && UNDONE_WITHOUT_LOSS.has(o.op)),
+      ),
+  );
+
 export const MIGRATION_POLICIES = ['allow', 'refuse-destructive', 'refuse-irreversible'] as const;
 export type MigrationPolicy = (typeof MIGRATION_POLICIES)[number];
 

@@ -7,6 +7,7 @@ import type { AppSettings, DeploySettings } from '../settings.js';
 import { verifySetStep } from './checksums.js';
 import { volumeRestoreStep } from './volume.js';
 import { migrateBackStep, migrationFactsStep } from '../migrations/step.js';
+import { undoneWithoutLoss } from '../migrations/classify.js';
 
 export interface SetOnHost {
   manifest: Manifest;
@@ -44,8 +45,8 @@ export interface RestorePlan {
   /** null: the database is not part of this restore. */
   database: { mode: DeploySettings['restoreDatabase'] } | null;
   /**
-   * When the set records that the release after it only made changes the old code cannot write with
-   * (all reversible): migrating them back with that release's image, and the check that Django's
+   * When the set records that the release after it made only changes Django undoes without losing a
+   * record (compatible, breaks-old-writes, renames): migrating them back with that release's image, and the check that Django's
    * state is the set's again. Run only if the decision at the moment says so.
    */
   migrateBack: MigrateBackPlan | null;
@@ -139,7 +140,7 @@ export function planRestore(x: {
   };
 }
 
-/** Pure: the migrate-back step for a set whose next release only broke the old code's writes, or null. */
+/** Pure: the migrate-back step for a set whose next release Django undoes without losing a record, or null. */
 function planMigrateBack(
   compose: ComposeTarget,
   service: string,
@@ -148,7 +149,7 @@ function planMigrateBack(
   fromImage: string,
 ): MigrateBackPlan | null {
   const mig = m.migrations;
-  if (!mig || !(mig.class === 'compatible' || mig.class === 'breaks-old-writes') || !fromImage) return null;
+  if (!mig || !undoneWithoutLoss(mig) || !fromImage) return null;
   const apps = [...new Set(mig.pending.map((p) => p.app))];
   // An app with two applied leaves (an unmerged branch) has no single state to go back to.
   if (apps.some((a) => (mig.applied[a] ?? []).length > 1)) return null;
