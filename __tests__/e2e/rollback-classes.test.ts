@@ -32,6 +32,8 @@ const run = (i: Instance, inputs: Record<string, string>) =>
     'upload-artifact': 'false',
     ...inputs,
   });
+// Instances are reused between runs and tests: the rows each writes carry this run's tag.
+const tag = Date.now().toString(36);
 const ok = (r: ActionRun) => assert.equal(r.code, 0, r.stdout.slice(-3000));
 const manifestOf = (r: ActionRun) => JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
 
@@ -45,30 +47,43 @@ const count = (i: Instance, where = 'TRUE') =>
   Number(sql(i, `SELECT count(*) FROM records_patient WHERE ${where}`));
 const decision = (r: ActionRun) => /^database: (keep|migrate-back|restore):(.*)$/m.exec(r.stdout);
 
-/** v2 deployed on a pristine instance, its first three patients in ward north. */
-async function atV2(i: Instance): Promise<number> {
-  resetInstance(i === a ? 'a' : 'b');
-  ok(await run(i, { command: 'deploy', version: 'v2' }));
+/**
+ * A smoke test that writes a patient through the release, then fails it; on that release only, since the
+ * rollback's own verification runs it on v2 too.
+ */
+const writeThenFail = (version: string) =>
+  `[ "$APP_VERSION" != ${version} ] || { python -c "import urllib.request as u; ` +
+  `u.urlopen(u.Request('http://127.0.0.1:8000/records/', data=b'name=smoke-${version}-${tag}'))"; exit 3; }`;
+
+/**
+ * v2 serving, its first three patients in ward north: the patients and north counts. An instance a test
+ * left on v2 is used as it is (the tests share it, each reset costs a redeploy); any other is reset.
+ */
+async function atV2(i: Instance): Promise<{ rows: number; north: number }> {
+  if ((await servedVersion(i).catch(() => '')) !== 'v2') {
+    resetInstance(i === a ? 'a' : 'b');
+    ok(await run(i, { command: 'deploy', version: 'v2' }));
+  }
   sql(
     i,
     "UPDATE records_patient SET ward = 'north' WHERE id IN (SELECT id FROM records_patient ORDER BY id LIMIT 3)",
   );
-  return count(i);
+  return { rows: count(i), north: count(i, "ward = 'north'") };
 }
 
 describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
   for (const i of [a, b]) {
     test(`${i.database}: a rename (v10) rolled back later and automatically: migrated back, every row and every value kept`, async () => {
-      const before = await atV2(i);
+      const { rows: before, north } = await atV2(i);
       const d = await run(i, { command: 'deploy', version: 'v10' });
       ok(d);
       assert.match(
         d.summary,
         /### Migrations \(destructive\)\n\n- records\.0003_rename_patient_ward_unit \(destructive: RenameField\)/,
       );
-      await addRecord(i, 'written-by-v10');
+      await addRecord(i, `written-by-v10-${tag}`);
       // What the app would do through v10: fill the renamed column of a new record, change an old one.
-      sql(i, "UPDATE records_patient SET unit = 'south' WHERE name = 'written-by-v10'");
+      sql(i, `UPDATE records_patient SET unit = 'south' WHERE name = 'written-by-v10-${tag}'`);
       sql(i, "UPDATE records_patient SET unit = 'east' WHERE id = (SELECT min(id) FROM records_patient)");
       const r = await run(i, { command: 'rollback' });
       ok(r);
@@ -79,41 +94,42 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
         /schema migrated back to records:0002_patient_ward with \S+:v10: every record kept/,
       );
       assert.equal(count(i), before + 1, 'every row, the one written through v10 too');
-      assert.equal(sql(i, "SELECT ward FROM records_patient WHERE name = 'written-by-v10'"), 'south');
+      assert.equal(sql(i, `SELECT ward FROM records_patient WHERE name = 'written-by-v10-${tag}'`), 'south');
       assert.equal(sql(i, 'SELECT ward FROM records_patient ORDER BY id LIMIT 1'), 'east');
-      assert.equal(count(i, "ward = 'north'"), 2, 'the values from before the release are where they were');
-      await addRecord(i, 'written-by-v2-after-the-rollback');
-      assert.equal(count(i, "name = 'written-by-v2-after-the-rollback'"), 1, 'v2 writes again');
-      // Automatic: the deploy's own smoke test writes through v10, then fails it (on v10 only: the
-      // rollback's verification runs it on v2 too).
-      const write =
-        "python -c \"import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/records/', data=b'name=written-by-smoke-test'))\"";
+      assert.equal(
+        count(i, "ward = 'north'"),
+        north - 1,
+        'the values from before the release are where they were',
+      );
+      await addRecord(i, `written-by-v2-after-v10-${tag}`);
+      assert.equal(count(i, `name = 'written-by-v2-after-v10-${tag}'`), 1, 'v2 writes again');
+      // Automatic: the deploy's own smoke test writes through v10, then fails it.
       const failed = await run(i, {
         command: 'deploy',
         version: 'v10',
-        'smoke-commands': `[ "$APP_VERSION" != v10 ] || { ${write}; exit 3; }`,
+        'smoke-commands': writeThenFail('v10'),
       });
       assert.notEqual(failed.code, 0, 'the smoke test failed the deploy');
       assert.equal(await servedVersion(i), 'v2', 'rolled back automatically');
       assert.equal(failed.outputs.health, 'healthy', failed.stdout.slice(-3000));
       assert.equal(decision(failed)?.[1], 'migrate-back', failed.stdout.slice(-3000));
-      assert.equal(count(i, "name = 'written-by-smoke-test'"), 1, 'the row written through v10 is live');
+      assert.equal(count(i, `name = 'smoke-v10-${tag}'`), 1, 'the row written through v10 is live');
       assert.equal(count(i), before + 3);
     });
 
     test(`${i.database}: a table split without a reverse (v11) rolled back later: restored, rows carried over, the split-off values listed`, async () => {
-      const before = await atV2(i);
+      const { rows: before, north } = await atV2(i);
       const d = await run(i, { command: 'deploy', version: 'v11' });
       ok(d);
       assert.match(
         d.summary,
         /### Migrations \(irreversible\)\n\n- records\.0003_split_ward \(irreversible: CreateModel, AddField, RunPython, RemoveField\)/,
       );
-      await addRecord(i, 'written-by-v11');
-      sql(i, "INSERT INTO records_ward (name) VALUES ('south')");
+      await addRecord(i, `written-by-v11-${tag}`);
+      sql(i, `INSERT INTO records_ward (name) VALUES ('ward-written-by-v11-${tag}')`);
       sql(
         i,
-        "UPDATE records_patient SET ward_ref_id = (SELECT id FROM records_ward WHERE name = 'south') WHERE name = 'written-by-v11'",
+        `UPDATE records_patient SET ward_ref_id = (SELECT id FROM records_ward WHERE name = 'ward-written-by-v11-${tag}') WHERE name = 'written-by-v11-${tag}'`,
       );
       const r = await run(i, { command: 'rollback' });
       ok(r);
@@ -127,8 +143,8 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
       const t = i.database === 'sqlite' ? 'records_patient' : 'public\\.records_patient';
       assert.match(r.summary, new RegExp(`carried over: ${t} 1 inserted`));
       assert.equal(count(i), before + 1);
-      assert.equal(count(i, "name = 'written-by-v11'"), 1, 'the row written through v11 is live');
-      assert.equal(count(i, "ward = 'north'"), 3, 'the values the split dropped are back');
+      assert.equal(count(i, `name = 'written-by-v11-${tag}'`), 1, 'the row written through v11 is live');
+      assert.equal(count(i, "ward = 'north'"), north, 'the values the split dropped are back');
       // What could not be carried is listed on the host with its reason, not guessed.
       const report = readFileSync(join(i.projectDir, 'backups', manifestOf(r).id, 'carry-over.json'), 'utf8');
       const listed = (
@@ -145,28 +161,60 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
         reasons.some((x) => /^records_patient: inserted since, carried without ward_ref_id/.test(x)),
         reasons.join('\n'),
       );
-      await addRecord(i, 'written-by-v2-after-the-rollback');
-      assert.equal(count(i, "name = 'written-by-v2-after-the-rollback'"), 1, 'v2 writes again');
+      await addRecord(i, `written-by-v2-after-v11-${tag}`);
+      assert.equal(count(i, `name = 'written-by-v2-after-v11-${tag}'`), 1, 'v2 writes again');
+    });
+  }
+
+  for (const i of [a, b]) {
+    test(`${i.database}: automatic rollbacks after a smoke test wrote through the release and failed it, per class`, async () => {
+      const at = await atV2(i);
+      const north = at.north;
+      let rows = at.rows;
+      const classes = [
+        ['v6', 'compatible', 'migrate-back'],
+        ['v8', 'breaks-old-writes', 'migrate-back'],
+        ['v11', 'irreversible', 'restore'],
+      ] as const;
+      // SQLite's v8 is in rollback.test.ts.
+      for (const [version, cls, path] of classes.filter(([v]) => i === b || v !== 'v8')) {
+        const d = await run(i, { command: 'deploy', version, 'smoke-commands': writeThenFail(version) });
+        assert.notEqual(d.code, 0, `${version}: the smoke test failed the deploy`);
+        assert.match(d.summary, new RegExp(`### Migrations \\(${cls}\\)`));
+        assert.equal(await servedVersion(i), 'v2', `${version}: rolled back automatically`);
+        assert.equal(d.outputs.health, 'healthy', d.stdout.slice(-3000));
+        assert.equal(decision(d)?.[1], path, `${version}: ${d.stdout.slice(-3000)}`);
+        rows += 1;
+        assert.equal(
+          count(i, `name = 'smoke-${version}-${tag}'`),
+          1,
+          `${version}: the row written through it is live`,
+        );
+        assert.equal(count(i), rows, `${version}: no row lost, none doubled`);
+        assert.equal(count(i, "ward = 'north'"), north, `${version}: v2's values are where they were`);
+      }
+      await addRecord(i, `written-by-v2-after-the-rollbacks-${tag}`);
+      assert.equal(count(i), rows + 1, 'v2 writes again');
     });
   }
 
   test('postgresql: a compatible release (v6 adds a table) rolled back later: migrated back, every record kept', async () => {
-    const before = await atV2(b);
+    const { rows: before, north } = await atV2(b);
     const d = await run(b, { command: 'deploy', version: 'v6' });
     ok(d);
     assert.match(d.summary, /### Migrations \(compatible\)/);
-    await addRecord(b, 'written-by-v6');
+    await addRecord(b, `written-by-v6-${tag}`);
     const r = await run(b, { command: 'rollback' });
     ok(r);
     assert.equal(await servedVersion(b), 'v2');
     assert.equal(decision(r)?.[1], 'migrate-back', r.stdout.slice(-3000));
     assert.equal(count(b), before + 1);
-    assert.equal(count(b, "ward = 'north'"), 3);
+    assert.equal(count(b, "ward = 'north'"), north);
     assert.equal(
       sql(b, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'records_auditentry'"),
       '0',
     );
-    await addRecord(b, 'written-by-v2-after-the-rollback');
-    assert.equal(count(b, "name = 'written-by-v2-after-the-rollback'"), 1);
+    await addRecord(b, `written-by-v2-after-v6-${tag}`);
+    assert.equal(count(b, `name = 'written-by-v2-after-v6-${tag}'`), 1);
   });
 });
