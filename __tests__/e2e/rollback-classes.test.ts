@@ -81,6 +81,11 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
         d.summary,
         /### Migrations \(destructive\)\n\n- records\.0003_rename_patient_ward_unit \(destructive: RenameField\)/,
       );
+      // The path is known, and Django's way back proven in the image, before the switch.
+      assert.match(
+        d.summary,
+        /A rollback by plan \(restore-database auto\): migrated back with this image, every record kept \(the way back undoes exactly records\.0003_rename_patient_ward_unit, each reversible\)\./,
+      );
       await addRecord(i, `written-by-v10-${tag}`);
       // What the app would do through v10: fill the renamed column of a new record, change an old one.
       sql(i, `UPDATE records_patient SET unit = 'south' WHERE name = 'written-by-v10-${tag}'`);
@@ -124,6 +129,10 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
       assert.match(
         d.summary,
         /### Migrations \(irreversible\)\n\n- records\.0003_split_ward \(irreversible: CreateModel, AddField, RunPython, RemoveField\)/,
+      );
+      assert.match(
+        d.summary,
+        /A rollback by plan \(restore-database auto\): the database restored from the pre-deploy backup, the writes made since carried over \(records\.0003_split_ward \(irreversible: .*\) cannot be undone without losing values\)\./,
       );
       await addRecord(i, `written-by-v11-${tag}`);
       sql(i, `INSERT INTO records_ward (name) VALUES ('ward-written-by-v11-${tag}')`);

@@ -198,7 +198,7 @@ test('database restore decision: auto migrates back when only the release’s ow
   assert.equal(destructive.action, 'restore', 'never for destructive ones');
   assert.match(
     destructive.why,
-    /its migrations \(records\.0002_step .*\) cannot be undone without losing values/,
+    /; records\.0002_step \(destructive: AddField\) cannot be undone without losing values$/,
   );
   // A rename is destructive for the old code, yet Django's reverse renames back: every value kept.
   const renamed: MigrationReport = {

@@ -75,7 +75,36 @@ const rejected: [string, string, Edit][] = [
   ['host.address', 'payload', (m) => (m.host.address = `$(touch ${MARKER})`)],
   ['run.actor', 'a line break', (m) => (m.run.actor = `me\n::error::${MARKER}`)],
   ['verified', 'a string', (m) => (m.verified = 'true')],
+  [
+    'migrations.reverse.why',
+    'a workflow command',
+    (m) => (m.migrations = withReverse(`x ::error:: ${MARKER}`)),
+  ],
+  ['migrations.reverse.why', 'a line break', (m) => (m.migrations = withReverse(`x\n${MARKER}`))],
+  ['migrations.reverse.why', 'a quote', (m) => (m.migrations = withReverse(`x"${MARKER}`))],
+  [
+    'migrations.reverse.proven',
+    'a string',
+    (m) => (m.migrations = { ...withReverse('x'), reverse: { proven: 'yes', why: 'x' } }),
+  ],
 ];
+
+/** A classification with the proof of its way back, as a deploy records it. */
+function withReverse(why: string) {
+  return {
+    class: 'destructive',
+    applied: { records: ['0002_patient_ward'] },
+    pending: [
+      {
+        app: 'records',
+        name: '0003_rename_patient_ward_unit',
+        class: 'destructive',
+        operations: [{ op: 'RenameField', class: 'destructive' }],
+      },
+    ],
+    reverse: { proven: true, why },
+  };
+}
 
 test('a valid manifest passes; the output is the manifest', () => {
   const m = base();
@@ -107,6 +136,12 @@ test('a valid manifest passes; the output is the manifest', () => {
   none.files = none.files.filter((f: { role: string }) => f.role !== 'database' && f.role !== 'volume');
   none.totalBytes = none.files.reduce((a: number, f: { bytes: number }) => a + f.bytes, 0);
   assert.ok(validateManifest(none).ok);
+  // A classification with the proof of its way back (recorded since 1.2.0; older sets have none).
+  const proven = base() as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  proven.migrations = withReverse(
+    'the way back undoes exactly records.0003_rename_patient_ward_unit, each reversible',
+  );
+  assert.deepEqual(validateManifest(proven), { ok: true, manifest: proven });
   // A set made before the event was recorded reads as no operator's run.
   const older = base() as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   delete older.run.event;

@@ -6,13 +6,13 @@ import {
   classifyMigrations,
   classifyOperation,
   refusedBy,
-  undoneWithoutLoss,
   type MigrationClass,
   type MigrationReport,
   type MigrationFacts,
   type OperationFact,
 } from '../../src/migrations/classify.js';
 import { readMigrationFacts } from '../../src/migrations/read.js';
+import { proveWayBack, rollbackPath, undoneWithoutLoss, withWayBack } from '../../src/migrations/way-back.js';
 import { deploy } from '../../src/operations/deploy.js';
 import { appContainer, type FakeHost, silentLog } from './fake-host.js';
 import { settingsFor, sqliteHost } from './host-fixture.js';
@@ -58,6 +58,12 @@ const facts: MigrationFacts = {
     { app: 'records', name: '0004_half', operations: [op('CreateModel'), op('RunPython', false)] },
     { app: 'records', name: '0005_empty', operations: [] },
   ],
+  back: [
+    { app: 'records', name: '0005_empty', reversible: true },
+    { app: 'records', name: '0004_half', reversible: false },
+    { app: 'records', name: '0003_remove_patient_notes', reversible: true },
+    { app: 'records', name: '0002_patient_ward', reversible: true },
+  ],
 };
 
 test('a migration takes its worst operation, the release its worst migration; policies refuse by class', () => {
@@ -88,6 +94,7 @@ test('undone without losing a record: accept/reject table (renames yes, removals
       vendor: 'sqlite',
       applied: { records: ['0002_patient_ward'] },
       plan: ops.map((o, i) => ({ app: 'records', name: `000${i + 3}_x`, operations: o })),
+      back: [],
     });
   const table: [string, MigrationReport, boolean][] = [
     ['a nullable column', release([op('AddField', true, { null: true })]), true],
@@ -129,6 +136,63 @@ test('undone without losing a record: accept/reject table (renames yes, removals
   );
 });
 
+test('the way back is proven from the image’s graph: accept/reject table', () => {
+  const plan = [
+    { app: 'records', name: '0003_a', operations: [op('RenameField')] },
+    { app: 'records', name: '0004_b', operations: [op('AddField', true, { null: true })] },
+  ];
+  const back = [
+    { app: 'records', name: '0004_b', reversible: true },
+    { app: 'records', name: '0003_a', reversible: true },
+  ];
+  const f = (over: Partial<MigrationFacts>): MigrationFacts => ({
+    vendor: 'postgresql',
+    applied: { records: ['0002_patient_ward'] },
+    plan,
+    back,
+    ...over,
+  });
+  assert.deepEqual(proveWayBack(f({})), {
+    proven: true,
+    why: 'the way back undoes exactly records.0004_b, records.0003_a, each reversible',
+  });
+  const rejects: [string, MigrationFacts, RegExp][] = [
+    [
+      'one more: an older migration would go too',
+      f({ back: [...back, { app: 'records', name: '0002_patient_ward', reversible: true }] }),
+      /^migrating back would also undo records\.0002_patient_ward, applied before this release$/,
+    ],
+    ['one missing', f({ back: back.slice(0, 1) }), /^the way back does not undo records\.0003_a$/],
+    [
+      'one Django cannot reverse',
+      f({ back: [back[0]!, { ...back[1]!, reversible: false }] }),
+      /^Django cannot reverse records\.0003_a$/,
+    ],
+    [
+      'two applied leaves',
+      f({ applied: { records: ['0002_a', '0002_b'] } }),
+      /^records has 2 applied leaves, no single state to return to/,
+    ],
+  ];
+  for (const [why, facts, want] of rejects) {
+    const r = proveWayBack(facts);
+    assert.equal(r.proven, false, why);
+    assert.match(r.why, want, why);
+  }
+  // A release proven lossless is migrated back; the same classes with an unproven way back are restored.
+  const proven = withWayBack(classifyMigrations(f({})), f({}));
+  assert.equal(rollbackPath(proven).path, 'migrate-back');
+  assert.match(rollbackPath(proven).why, /^the way back undoes exactly/);
+  const unproven = withWayBack(classifyMigrations(f({ back: [] })), f({ back: [] }));
+  assert.equal(unproven.reverse?.proven, false);
+  assert.deepEqual(rollbackPath(unproven), {
+    path: 'restore',
+    why: 'the way back was not proven before the deploy: the way back does not undo records.0003_a, records.0004_b',
+  });
+  assert.equal(withWayBack(classifyMigrations(f({ plan: [], back: [] })), f({})).reverse, undefined);
+  assert.equal(rollbackPath(classifyMigrations(f({ plan: [], back: [] }))).path, 'keep');
+});
+
 test('the facts line is read like any data from the host: accept/reject table', () => {
   assert.deepEqual(readMigrationFacts(line(facts)), { ok: true, facts });
   const rejects: [string, RegExp][] = [
@@ -146,6 +210,15 @@ test('the facts line is read like any data from the host: accept/reject table', 
       /malformed/,
     ],
     [line({ ...facts, extra: 1 }), /malformed/],
+    [line({ ...facts, back: undefined }), /malformed at back/],
+    [
+      line({ ...facts, back: [{ app: 'records', name: '0002; DROP', reversible: true }] }),
+      /malformed at back\.0\.name/,
+    ],
+    [
+      line({ ...facts, back: [{ app: 'records', name: '0002', reversible: 'yes' }] }),
+      /malformed at back\.0\.reversible/,
+    ],
   ];
   for (const [out, why] of rejects) {
     const r = readMigrationFacts(out);

@@ -66,7 +66,7 @@ const moved: SnapshotResult = {
   },
 };
 const facts = (applied: Record<string, string[]>) =>
-  `eqmd-migrations=${JSON.stringify({ vendor: 'sqlite', applied, plan: [] })}\n`;
+  `eqmd-migrations=${JSON.stringify({ vendor: 'sqlite', applied, plan: [], back: [] })}\n`;
 
 test('migrate back: the release’s own image undoes its migrations, Django confirms the set’s state, no restore', async () => {
   const host = new FakeHost();

@@ -1,5 +1,6 @@
 import type { DatabaseRecord, Manifest } from '../manifest.js';
-import { migrationLine, undoneWithoutLoss, type MigrationReport } from '../migrations/classify.js';
+import { migrationLine, type MigrationReport } from '../migrations/classify.js';
+import { rollbackPath, undoneWithoutLoss } from '../migrations/way-back.js';
 import type { DeploySettings } from '../settings.js';
 
 export type SnapshotResult = { ok: true; database: DatabaseRecord; id: string } | { ok: false; why: string };
@@ -71,10 +72,8 @@ export function decideDatabaseRestore(
         'with its image, every record kept',
     };
   // Said when it is the reason: the operator reads why the records written since need a carry-over.
-  const lossy =
-    migrations && list && !undoneWithoutLoss(migrations)
-      ? `; its migrations (${list}) cannot be undone without losing values`
-      : '';
+  const path = migrations && rollbackPath(migrations);
+  const lossy = path && path.path === 'restore' ? `; ${path.why}` : '';
   return {
     action: 'restore',
     why: `the schema changed since the pre-deploy backup (${before.schemaFingerprint.slice(0, 12)} → ${now.slice(0, 12) || 'unknown'})${lossy}`,

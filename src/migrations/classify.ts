@@ -28,6 +28,11 @@ export interface MigrationFacts {
   applied: Record<string, string[]>;
   /** The migrations the new release would apply, in order. */
   plan: { app: string; name: string; operations: OperationFact[] }[];
+  /**
+   * The way back as the image's Django would take it once the release is applied: the migrations that
+   * migrating each app to its `applied` state undoes, in order, each with whether it can reverse all of it.
+   */
+  back: { app: string; name: string; reversible: boolean }[];
 }
 
 export interface ClassifiedMigration {
@@ -43,6 +48,11 @@ export interface MigrationReport {
   class: MigrationClass;
   applied: Record<string, string[]>;
   pending: ClassifiedMigration[];
+  /**
+   * Whether Django's way back was proven before the switch: it undoes exactly the pending migrations,
+   * each reversible (absent in records made before 1.2.0).
+   */
+  reverse?: { proven: boolean; why: string };
 }
 
 /** Operations the previous release's code keeps working with: it never reads or writes what changed. */
@@ -89,34 +99,6 @@ export function classifyMigrations(facts: MigrationFacts): MigrationReport {
   });
   return { class: worst(pending.map((m) => m.class)), applied: facts.applied, pending };
 }
-
-/**
- * Destructive for the previous release's code (it reads the old name), but undone by Django without
- * losing a value: the reverse renames back, and the rows and their values stay where they are.
- */
-const UNDONE_WITHOUT_LOSS = new Set(['RenameField', 'RenameModel', 'RenameIndex', 'AlterModelTable']);
-
-/**
- * Whether migrating the release back keeps every record: each operation reversible and either one the
- * old code tolerates or breaks only its writes (what the release added goes, and stays in the snapshot),
- * or a rename. A release that removes, narrows or rewrites data is not: Django undoes its schema but
- * cannot bring the values back, so a rollback restores the set and carries the writes over.
- */
-export const undoneWithoutLoss = (report: MigrationReport): boolean =>
-  report.pending.length > 0 &&
-  // A record read back from the host that contradicts itself (a class that is not its operations'
-  // worst) is not trusted to keep records.
-  report.class === worst(report.pending.map((m) => m.class)) &&
-  report.pending.every(
-    (m) =>
-      m.class === worst(m.operations.map((o) => o.class)) &&
-      m.operations.every(
-        (o) =>
-          o.class === 'compatible' ||
-          o.class === 'breaks-old-writes' ||
-          (o.class === 'destructive' && UNDONE_WITHOUT_LOSS.has(o.op)),
-      ),
-  );
 
 export const MIGRATION_POLICIES = ['allow', 'refuse-destructive', 'refuse-irreversible'] as const;
 export type MigrationPolicy = (typeof MIGRATION_POLICIES)[number];

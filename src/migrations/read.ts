@@ -27,6 +27,10 @@ const factsSchema = v.strictObject({
     ),
     v.maxLength(2000),
   ),
+  back: v.pipe(
+    v.array(v.strictObject({ app: identifier, name: identifier, reversible: v.boolean() })),
+    v.maxLength(2000),
+  ),
 });
 
 /**

@@ -38,4 +38,16 @@ export const migrationReportSchema = v.strictObject({
     ),
     v.maxLength(2000),
   ),
+  reverse: v.optional(
+    v.strictObject({
+      proven: v.boolean(),
+      // Written by this action from validated names; read back like any host text: no `::`.
+      why: v.pipe(
+        v.string(),
+        v.maxLength(1000),
+        v.regex(/^[A-Za-z0-9_ .,;:()-]*$/, 'letters, digits and . , ; : ( ) - _ only'),
+        v.check((s) => !s.includes('::'), 'no ::'),
+      ),
+    }),
+  ),
 });

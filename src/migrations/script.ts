@@ -1,8 +1,9 @@
 /**
  * Run by the new image's Django (`manage.py shell -c`) in a throwaway container: prints, on one line
  * after a marker, the migrations it would apply with each operation's type, whether Django can reverse
- * it and (field operations) whether the field is nullable or has a database default; and per app the
- * last applied migration. It only reads: the loader reads django_migrations and creates nothing. The
+ * it and (field operations) whether the field is nullable or has a database default; per app the
+ * last applied migration; and the way back: the migrations that migrating each app back to that state
+ * would undo once the release is applied, each with whether Django can reverse all of it. It only reads: the loader reads django_migrations and creates nothing. The
  * text is constant; its output is validated like any data from the host.
  */
 export const MIGRATION_FACTS_PY = `import json
@@ -35,12 +36,27 @@ for app, name in sorted(applied):
     if not any(c[0] == app and c in applied for c in children):
         leaves.setdefault(app, []).append(name)
 plan = executor.migration_plan(graph.leaf_nodes())
+forward = [m for m, backwards in plan if not backwards]
+# The way back, as Django would take it once the release is applied: what migrating each app to its
+# recorded state undoes (nothing is run; the loader's state is only pretended).
+pretended = dict(executor.loader.applied_migrations)
+for m in forward:
+    pretended[(m.app_label, m.name)] = m
+executor.loader.applied_migrations = pretended
+targets = [(app, (leaves.get(app) or [None])[0]) for app in sorted({m.app_label for m in forward})
+           if len(leaves.get(app, [])) <= 1]
+back = executor.migration_plan(targets) if targets else []
 print('eqmd-migrations=' + json.dumps({
     'vendor': connection.vendor,
     'applied': leaves,
     'plan': [
         {'app': m.app_label, 'name': m.name, 'operations': [d for op in m.operations for d in describe(op)]}
-        for m, backwards in plan if not backwards
+        for m in forward
+    ],
+    'back': [
+        {'app': m.app_label, 'name': m.name,
+         'reversible': all(d['reversible'] for op in m.operations for d in describe(op))}
+        for m, backwards in back if backwards
     ],
 }, separators=(',', ':'), sort_keys=True))
 `;

@@ -8,6 +8,7 @@ import {
   type MigrationReport,
 } from '../migrations/classify.js';
 import { readMigrationFacts } from '../migrations/read.js';
+import { rollbackPath, withWayBack } from '../migrations/way-back.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { DeploySettings } from '../settings.js';
 import { runStep } from './run-step.js';
@@ -29,7 +30,7 @@ export async function classifyRelease(
   try {
     const out = (await log.group(step.title, () => runStep(host, step, log))).toString();
     const read = readMigrationFacts(out);
-    if (read.ok) report = classifyMigrations(read.facts);
+    if (read.ok) report = withWayBack(classifyMigrations(read.facts), read.facts);
     else why = read.why;
   } catch (err) {
     // The new image's own error output is app output: it stays out of the refusal and the warning.
@@ -53,6 +54,7 @@ export async function classifyRelease(
       ? `migrations ${reference} would apply: ${report.pending.map(migrationLine).join('; ')} → ${report.class}`
       : `${reference} has no migrations to apply`,
   );
+  if (report.reverse) log.info(`rollback path: ${rollbackPath(report).path}: ${rollbackPath(report).why}`);
   const refused = refusedBy(d.migrationPolicy, report);
   if (refused.length)
     throw new RefusedError(

@@ -2,6 +2,7 @@ import { appOutputMarkdown, type AppOutputRef } from './app-output.js';
 import { checkTable } from './summary-markdown.js';
 import type { DeployResult } from '../deploy/result.js';
 import { migrationLine } from '../migrations/classify.js';
+import { rollbackPath } from '../migrations/way-back.js';
 import { partsAccount } from '../restore/outcome.js';
 import { setRef, type SetRef } from './set-ref.js';
 import { trafficMarkdown } from './traffic.js';
@@ -94,5 +95,17 @@ export function deploySummary(
 function migrationsMarkdown(m: DeployView['migrations']): string[] {
   if (!m) return [];
   if (!m.pending.length) return ['No migrations to apply.', ''];
-  return [`### Migrations (${m.class})`, '', ...m.pending.map((x) => `- ${migrationLine(x)}`), ''];
+  const back = rollbackPath(m);
+  const then =
+    back.path === 'migrate-back'
+      ? 'migrated back with this image, every record kept'
+      : 'the database restored from the pre-deploy backup, the writes made since carried over';
+  return [
+    `### Migrations (${m.class})`,
+    '',
+    ...m.pending.map((x) => `- ${migrationLine(x)}`),
+    '',
+    `A rollback by plan (restore-database auto): ${then} (${back.why}).`,
+    '',
+  ];
 }

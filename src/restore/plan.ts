@@ -7,7 +7,7 @@ import type { AppSettings, DeploySettings } from '../settings.js';
 import { verifySetStep } from './checksums.js';
 import { volumeRestoreStep } from './volume.js';
 import { migrateBackStep, migrationFactsStep } from '../migrations/step.js';
-import { undoneWithoutLoss } from '../migrations/classify.js';
+import { undoneWithoutLoss } from '../migrations/way-back.js';
 
 export interface SetOnHost {
   manifest: Manifest;
