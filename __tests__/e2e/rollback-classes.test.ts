@@ -170,6 +170,15 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
         reasons.some((x) => /^records_patient: inserted since, carried without ward_ref_id/.test(x)),
         reasons.join('\n'),
       );
+      // The patients of the set that v11's migration pointed at a ward: counted, never dropped unsaid.
+      assert.ok(
+        reasons.some((x) =>
+          /^records_patient: \d+ rows of the set hold values in columns only the release has \(ward_ref_id\)/.test(
+            x,
+          ),
+        ),
+        reasons.join('\n'),
+      );
       await addRecord(i, `written-by-v2-after-v11-${tag}`);
       assert.equal(count(i, `name = 'written-by-v2-after-v11-${tag}'`), 1, 'v2 writes again');
     });

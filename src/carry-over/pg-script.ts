@@ -22,8 +22,9 @@ import { PG_CARRY_OVER_SESSION } from './pg-export.js';
  * What cannot be carried is listed with table, key and reason, never guessed: a NOT NULL column with no
  * default that OLD lacks, a constraint the row breaks (reason: our words and PostgreSQL's message,
  * never its DETAIL, which holds row values), a value the restored column type refuses (our words and
- * the SQLSTATE only: that message quotes the value), a table only OLD has with rows, a table without
- * the same single-column primary key in both. Anything else (including a stream cut short) aborts the
+ * the SQLSTATE only: that message quotes the value), values in columns only OLD has (per row inserted
+ * or updated since; counted for the set's rows nothing else changed), a table only OLD has with rows,
+ * a table without the same single-column primary key in both. Anything else (including a stream cut short) aborts the
  * one transaction: NEW stays as restored and psql exits non-zero.
  *
  * The last output line is the report `readCarryOver` reads, printed only after COMMIT; tables are
@@ -135,10 +136,20 @@ BEGIN
   UPDATE eqmd_carry.todo d SET state = 'required',
     why = 'inserted since; the previous version needs a value for ' || array_to_string(c.required, ', ')
   FROM eqmd_carry.tables c WHERE c.name = d.name AND d.act = 1 AND c.required <> '{}';
-  -- An inserted row with values in columns only the release has is carried without them, and listed.
+  -- A row inserted or updated since with values in columns only the release has is carried without
+  -- them, and listed; the set's rows that hold such values and nothing else changed are counted.
   UPDATE eqmd_carry.todo d SET lost = (SELECT string_agg(e.key, ', ' ORDER BY e.key) FROM json_each(d.doc) e
                                        WHERE e.key = ANY (c.old_only) AND json_typeof(e.value) <> 'null')
-  FROM eqmd_carry.tables c WHERE c.name = d.name AND d.act = 1 AND c.old_only <> '{}';
+  FROM eqmd_carry.tables c WHERE c.name = d.name AND d.act IN (1, 2) AND c.old_only <> '{}';
+  UPDATE eqmd_carry.tables c SET why = kept.rows || ' rows of the set hold values in columns only the release has ('
+      || array_to_string(c.old_only, ', ') || '): not carried (the values are in the snapshot)'
+  FROM (SELECT tb.name, count(*) AS rows FROM eqmd_carry.tables tb
+        JOIN eqmd_carry.stream st ON (st.nsp, st.rel, st.kind) = (tb.nsp, tb.rel, 'row')
+        WHERE tb.ord IS NOT NULL AND tb.old_only <> '{}'
+          AND EXISTS (SELECT FROM json_each(st.doc) e WHERE e.key = ANY (tb.old_only) AND json_typeof(e.value) <> 'null')
+          AND NOT EXISTS (SELECT FROM eqmd_carry.todo d WHERE d.name = tb.name AND d.k = st.doc::jsonb -> tb.key)
+        GROUP BY tb.name) kept
+  WHERE c.name = kept.name;
   -- Row by row, each in a subtransaction; a row refused for a reference (23503) is tried again
   -- while a pass carried something, so a row may wait for another of its own table.
   FOR t IN SELECT * FROM (SELECT *, 1 AS phase, ord AS step FROM eqmd_carry.tables
@@ -220,7 +231,7 @@ BEGIN
       FROM (SELECT 0::bigint AS n, name, NULL::jsonb AS key, why FROM eqmd_carry.tables WHERE why IS NOT NULL
             UNION ALL
             SELECT id, name, CASE WHEN jsonb_typeof(k) IN ('number', 'string') THEN k ELSE to_jsonb(k #>> '{}') END,
-              coalesce(why, 'inserted since, carried without ' || lost
+              coalesce(why, (ARRAY['inserted', 'updated'])[act] || ' since, carried without ' || lost
                             || ': the previous version has no such column (the values are in the snapshot)')
             FROM eqmd_carry.todo WHERE why IS NOT NULL OR lost IS NOT NULL) l), '[]'));
 END

@@ -6,7 +6,8 @@
  * updated ones get their shared columns (columns only the restored schema has keep the values the
  * restore brought back), deleted ones are deleted, in foreign-key order, in one transaction with
  * foreign keys enforced; AUTOINCREMENT moves past the carried ids by itself. What cannot be carried
- * (a row inserted since with values in columns the old schema lacks: carried without them; a NOT NULL
+ * (a row inserted or updated since with values in columns the old schema lacks: carried without them,
+ * and a count of the set's rows holding such values; a NOT NULL
  * column with no value, a unique clash, a carried row whose parent is not there, a table the old
  * version lacks: not carried) is listed
  * with its table, key and reason, never guessed. A reference broken by anything else aborts everything:
@@ -88,6 +89,16 @@ for t in order:
     # Columns only the release has: an inserted row is carried without their values, and listed.
     only = [c for c in sorted(theirs) if c not in {m[1] for m in mine}]
     cols = ', '.join(q(c) for c in both)
+    differ = ' OR '.join('o.' + q(c) + ' IS NOT m.' + q(c) for c in values) or '0'
+    # Rows of the set that nothing changed but a column only the release has: their values cannot be
+    # carried and are not changes of the shared columns either; counted, never dropped unsaid.
+    if only:
+        kept = db.execute('SELECT count(*) FROM old.' + q(t) + ' o JOIN main.' + q(t) + ' m ON o.' + q(key)
+                          + ' = m.' + q(key) + ' WHERE NOT (' + differ + ') AND ('
+                          + ' OR '.join('o.' + q(c) + ' IS NOT NULL' for c in only) + ')').fetchone()[0]
+        if kept:
+            listed(t, None, '%d rows of the set hold values in columns only the release has (%s): not carried '
+                   '(the values are in the snapshot)' % (kept, ', '.join(only)))
     new_rows = db.execute('SELECT ' + ', '.join(q(c) for c in both + only) + ' FROM old.' + q(t) + ' WHERE '
                           + q(key) + ' NOT IN (SELECT ' + q(key) + ' FROM main.' + q(t) + ') ORDER BY '
                           + q(key)).fetchall()
@@ -108,15 +119,19 @@ for t in order:
         except sqlite3.IntegrityError as e:
             listed(t, k, 'inserted since; the previous schema refuses it: ' + str(e))
     if values:
-        differ = ' OR '.join('o.' + q(c) + ' IS NOT m.' + q(c) for c in values)
-        changed = db.execute('SELECT o.' + q(key) + ', ' + ', '.join('o.' + q(c) for c in values) + ' FROM old.'
-                             + q(t) + ' o JOIN main.' + q(t) + ' m ON o.' + q(key) + ' = m.' + q(key)
-                             + ' WHERE ' + differ).fetchall()
-        for row in changed:
+        changed = db.execute('SELECT o.' + q(key) + ', ' + ', '.join('o.' + q(c) for c in values + only)
+                             + ' FROM old.' + q(t) + ' o JOIN main.' + q(t) + ' m ON o.' + q(key) + ' = m.'
+                             + q(key) + ' WHERE ' + differ).fetchall()
+        for whole in changed:
+            row, extra = whole[:1 + len(values)], whole[1 + len(values):]
             try:
                 db.execute('UPDATE main.' + q(t) + ' SET ' + ', '.join(q(c) + ' = ?' for c in values)
                            + ' WHERE ' + q(key) + ' = ?', row[1:] + row[:1])
                 report['tables'][t]['updated'] += 1
+                lost = [c for c, value in zip(only, extra) if value is not None]
+                if lost:
+                    listed(t, row[0], 'updated since, carried without ' + ', '.join(lost)
+                           + ': the previous version has no such column (the values are in the snapshot)')
             except sqlite3.IntegrityError as e:
                 listed(t, row[0], 'updated since; the previous schema refuses it: ' + str(e))
 for t in reversed(order):
