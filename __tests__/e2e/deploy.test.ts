@@ -99,6 +99,11 @@ describe('deploy with verification and automatic rollback', () => {
           operations: [{ op: 'AddField', class: 'compatible' }],
         },
       ],
+      // Django's way back, proven in v2's image before the switch.
+      reverse: {
+        proven: true,
+        why: 'the way back undoes exactly records.0002_patient_ward, each reversible',
+      },
     });
     assert.match(
       r.summary,

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { connectionInputs, pgQuery, sh, testHost, type Instance } from '../e2e/harness.js';
+import { connectionInputs, pgQuery, runAction, sh, testHost, type Instance } from '../e2e/harness.js';
 
 /** Injections and invariant checks shared by the fault tests: everything here acts on the real host. */
 
@@ -231,4 +231,28 @@ export function liveNames(i: Instance): string[] {
   if (i.database === 'sqlite')
     return sqliteNames(join(volumePath(`${i.composeProject}_database`), 'db.sqlite3'));
   return pgQuery(i, 'SELECT name FROM records_patient').split('\n').filter(Boolean);
+}
+
+/** Runs the action and cuts its SSH connection when `when` first holds; then the post step, as the runner does. */
+export async function cutWhen(
+  i: Instance,
+  inputs: Record<string, string>,
+  env: Record<string, string>,
+  when: () => boolean,
+) {
+  let pid = 0;
+  let cut = 0;
+  const main = await runAction(
+    { ...instanceInputs(i), ...inputs },
+    {
+      env,
+      onSpawn: (p) => (pid = p),
+      killWhen: () => {
+        if (!cut && pid && when()) cut = cutConnectionOf(pid);
+        return false;
+      },
+    },
+  );
+  const post = await runAction({ ...instanceInputs(i), ...inputs }, { env, dir: main.dir, post: true });
+  return { main, post, cut };
 }

@@ -17,7 +17,7 @@ import {
 import { fault } from './fault.js';
 import {
   backupDirOf,
-  cutConnectionOf,
+  cutWhen,
   healthStatus,
   helperContainers,
   liveNames,
@@ -37,30 +37,6 @@ const run = (i: Instance, inputs: Record<string, string>, env: Record<string, st
   runAction({ ...instanceInputs(i), ...inputs }, { env });
 const ok = (r: ActionRun) => assert.equal(r.code, 0, r.stdout.slice(-3000));
 const attempt = (runId: string, n: number) => ({ GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: String(n) });
-
-/** Runs the action and cuts its SSH connection when `when` first holds; then the post step, as the runner does. */
-async function cutWhen(
-  i: Instance,
-  inputs: Record<string, string>,
-  env: Record<string, string>,
-  when: () => boolean,
-) {
-  let pid = 0;
-  let cut = 0;
-  const main = await runAction(
-    { ...instanceInputs(i), ...inputs },
-    {
-      env,
-      onSpawn: (p) => (pid = p),
-      killWhen: () => {
-        if (!cut && pid && when()) cut = cutConnectionOf(pid);
-        return false;
-      },
-    },
-  );
-  const post = await runAction({ ...instanceInputs(i), ...inputs }, { env, dir: main.dir, post: true });
-  return { main, post, cut };
-}
 
 /** After an interruption and the post step: nothing half-made, nothing held. */
 function settled(i: Instance) {

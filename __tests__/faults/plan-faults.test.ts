@@ -14,6 +14,7 @@ import {
 } from '../e2e/harness.js';
 import { fault } from './fault.js';
 import {
+  cutWhen,
   healthStatus,
   helperContainers,
   instanceInputs,
@@ -108,6 +109,42 @@ describe('faults in the plan-made rollback', () => {
       return `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap); re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
     },
   );
+
+  fault(20, 'the SSH connection cut (sshd killed) during a carry-over, then the re-run', async () => {
+    resetInstance('a');
+    ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v2' }));
+    ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v9' }));
+    await addRecord(a, 'v9-written');
+    const live = join(volumePath(`${a.composeProject}_database`), 'db.sqlite3');
+    sqlite(
+      live,
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO records_patient (name, notes, created) SELECT 'bulk-' || i, '', '2026-12-01 10:00:00' FROM n",
+    );
+    sh(`chown --reference=${live} ${live}-wal ${live}-shm 2>/dev/null || true`);
+    const rows = liveNames(a).sort();
+    // The host side may outlive the connection (a container the cut did not stop): the re-run must
+    // still converge, with nothing carried twice.
+    const { main, post, cut } = await cutWhen(a, { command: 'rollback' }, attempt('7193', 1), carrying);
+    assert.ok(cut > 0, 'the connection was cut while the restore carried the writes over');
+    assert.notEqual(main.code, 0, 'the cut run fails');
+    assert.equal(post.code, 0, post.stdout.slice(-2000));
+    const rerun = await runAction({ ...instanceInputs(a), command: 'rollback' }, { env: attempt('7193', 2) });
+    ok(rerun);
+    assert.equal(await servedVersion(a), 'v2');
+    assert.equal(await healthStatus(a), 200);
+    const after = liveNames(a).sort();
+    assert.equal(after.length, rows.length, 'nothing applied twice, nothing lost');
+    assert.deepEqual(after, rows, 'every record, the 20,001 written through v9 included');
+    await addRecord(a, 'v2-written-after');
+    assert.ok(liveNames(a).includes('v2-written-after'), 'v2 writes');
+    assert.equal(runningAppContainers(a).length, 1);
+    assert.deepEqual(tempSetsOf(a), []);
+    assert.equal(lockHeld(a), false);
+    assert.deepEqual(setProblems(a), []);
+    assert.deepEqual(helperContainers(), []);
+    const carried = /carried over: records_patient (\d+) inserted/.exec(rerun.summary)?.[1];
+    return `connection cut mid-carry-over (${cut} sshd processes killed); the cut run failed, post ran; re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
+  });
 
   fault(20, 'kill during a PostgreSQL carry-over (compose v1), then the re-run', async () => {
     resetInstance('b');
