@@ -1,5 +1,5 @@
 import type { Step } from '../backup/steps.js';
-import { planDeploy, recoveryPlan } from '../deploy/plan.js';
+import { planDeploy } from '../deploy/plan.js';
 import type { DeployOptions, DeployOutcome, DeployResult } from '../deploy/result.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -15,9 +15,8 @@ import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
 import { startClassification } from './migrations.js';
-import { keepAppOutput } from './app-output.js';
 import { whyRestoreCannotRun } from './restore.js';
-import { rollbackToSet } from './rollback-to-set.js';
+import { recoverFailedDeploy } from './recover.js';
 import { runStep } from './run-step.js';
 import { currentContainer } from './service.js';
 import { ensureSetImage } from './set-image.js';
@@ -176,30 +175,15 @@ export async function deploy(
   result.failure = upError
     ? `compose could not start ${reference}: ${upError.split('\n').slice(0, 3).join(' ')}`
     : `${reference} failed verification: ${result.verify ? failedChecks(result.verify) : 'no container'}`;
-  if (!d.autoRollback) {
-    result.notes.push(
-      `auto-rollback is off: ${reference} is left running; backup set ${point.manifest.id} holds the previous state`,
-    );
-    return finish(result);
-  }
-
-  const recoveryStart = clock();
-  const recovery = recoveryPlan(settings, facts, point, 'failed-deploy', opts.newId(), reference);
-  const rb = await log.group('Automatic rollback', () =>
-    rollbackToSet(host, settings, log, facts.project, recovery, opts),
+  return finish(
+    await recoverFailedDeploy(
+      host,
+      settings,
+      log,
+      opts,
+      { reference, facts, point, title: 'Automatic rollback' },
+      result,
+      clock,
+    ),
   );
-  result.failedState = rb.failedState;
-  result.parts = rb.parts;
-  result.notes.push(...rb.notes);
-  result.rollbackVerify = rb.verify;
-  result.rolledBack = true;
-  result.deployedImage = rb.image;
-  result.healthy = !!rb.verify?.healthy;
-  result.timings.recoveryMs = clock() - recoveryStart;
-  if (rb.failedState)
-    result.appOutputOnHost = await keepAppOutput(host, log, rb.failedState.dir, [
-      { label: `the verification of ${reference}`, report: result.verify },
-      { label: 'the verification after the rollback', report: rb.verify },
-    ]);
-  return finish(result);
 }

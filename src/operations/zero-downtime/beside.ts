@@ -4,7 +4,8 @@ import { enableSlot, retireSlot } from '../proxy-slots.js';
 import { currentContainer } from '../service.js';
 import { failedChecks, verifyContainer } from '../verify.js';
 import { heldDuring, step, verifyService, type SwitchRun } from './context.js';
-import { recover } from './recover.js';
+import { recoverFailedDeploy } from '../recover.js';
+import { HELD_TITLE } from './context.js';
 
 export async function beside(run: SwitchRun): Promise<DeployResult> {
   const { host, settings, log, opts, plan, started, x, traffic, clock } = run;
@@ -71,7 +72,15 @@ export async function beside(run: SwitchRun): Promise<DeployResult> {
     run,
     async () => {
       await step(host, log, c.remove);
-      return recover(host, settings, log, opts, plan, result, x, clock);
+      return recoverFailedDeploy(
+        host,
+        settings,
+        log,
+        opts,
+        { ...x, reference: plan.reference, title: HELD_TITLE },
+        result,
+        clock,
+      );
     },
     'candidate',
   );

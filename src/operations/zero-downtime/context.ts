@@ -14,6 +14,9 @@ import { runStep } from '../run-step.js';
 import { currentContainer } from '../service.js';
 import { verifyContainer, type VerifyReport } from '../verify.js';
 
+/** The automatic rollback's group title when requests wait at the proxy meanwhile. */
+export const HELD_TITLE = 'Automatic rollback (requests held at the proxy)';
+
 /** What a zero-downtime switch starts from: the look at the host, the rollback point, the migrations. */
 export interface Context {
   facts: Facts & { proxy: ProxyFacts };

@@ -8,7 +8,8 @@ import { clearHolds, holds, withRequestsHeld } from '../proxy-slots.js';
 import { takeSnapshot } from '../snapshot.js';
 import { failedChecks } from '../verify.js';
 import { heldDuring, step, verifyService, type SwitchRun } from './context.js';
-import { recover } from './recover.js';
+import { recoverFailedDeploy } from '../recover.js';
+import { HELD_TITLE } from './context.js';
 
 export async function held(run: SwitchRun): Promise<DeployResult> {
   const { host, settings, log, opts, plan, started, x, clock } = run;
@@ -44,7 +45,15 @@ export async function held(run: SwitchRun): Promise<DeployResult> {
     result.failure = upError
       ? `compose could not start ${plan.reference}: ${upError.split('\n').slice(0, 3).join(' ')}`
       : `${plan.reference} failed verification: ${v.report ? failedChecks(v.report) : 'no container'}`;
-    return recover(host, settings, log, opts, plan, result, { ...x, point }, clock);
+    return recoverFailedDeploy(
+      host,
+      settings,
+      log,
+      opts,
+      { ...x, point, reference: plan.reference, title: HELD_TITLE },
+      result,
+      clock,
+    );
   });
 }
 
