@@ -9,7 +9,7 @@ import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import type { BackupOptions } from './backup.js';
 import type { BackupPlan } from './backup-plan.js';
-import { runStep } from './run-step.js';
+import { runGroupedStep, runStep } from './run-step.js';
 
 /**
  * Runs the plan's steps, checks what they report, and commits the set with its manifest only when
@@ -22,8 +22,7 @@ export async function applyBackup(
   opts: BackupOptions,
   plan: BackupPlan,
 ): Promise<Manifest> {
-  const step = (s: Step): Promise<string> =>
-    log.group(s.title, async () => (await runStep(host, s, log)).toString('utf8'));
+  const step = (s: Step) => runGroupedStep(host, log, s);
   await step(plan.steps.prepare);
   const [, dbOut, ...volumeOut] = await sideBySide(host, log, [
     plan.steps.tag,

@@ -17,7 +17,7 @@ import { readSets } from './list.js';
 import { startClassification } from './migrations.js';
 import { whyRestoreCannotRun } from './restore.js';
 import { recoverFailedDeploy } from './recover.js';
-import { runStep } from './run-step.js';
+import { runGroupedStep } from './run-step.js';
 import { currentContainer } from './service.js';
 import { ensureSetImage } from './set-image.js';
 import { failedChecks, verifyContainer } from './verify.js';
@@ -31,7 +31,7 @@ export async function deploy(
   const clock = opts.clock ?? Date.now;
   const t0 = clock();
   const d = given.deploy;
-  const step = (s: Step) => log.group(s.title, async () => (await runStep(host, s, log)).toString());
+  const step = (s: Step) => runGroupedStep(host, log, s);
   const facts =
     opts.facts ??
     (await log.group('Inspect the host', () => gatherFacts(host, given, log, { withProxy: true })));

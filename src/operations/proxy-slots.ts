@@ -1,11 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo } from '../docker-api.js';
 import type { Log } from '../log.js';
 import { commands, serving, type HoldCounters, type Slot } from '../proxy/runtime.js';
 import type { RemoteHost } from '../remote-host.js';
 import { addressFor, lookAtProxy, proxyCommand, type ProxyFacts } from './proxy.js';
 import { currentContainer } from './service.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Puts a slot in rotation on this container and waits until the proxy counts it up. */
 export async function enableSlot(

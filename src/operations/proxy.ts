@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerInfo } from '../docker-api.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
@@ -6,8 +7,6 @@ import type { RemoteHost } from '../remote-host.js';
 import type { HealthUrl } from '../settings.js';
 import { runStep } from './run-step.js';
 import { currentContainer } from './service.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The proxy in front of the app, as the look before a plan found it. */
 export interface ProxyFacts {

@@ -1,3 +1,4 @@
+import type { Step } from '../backup/steps.js';
 import { parseKeyValues } from '../backup/key-values.js';
 import { compareCounts } from '../deploy/decide.js';
 import { RefusedError } from '../errors.js';
@@ -17,7 +18,7 @@ import { pgCarryOverStep } from '../carry-over/pg-step.js';
 import { verifySetStep } from '../restore/checksums.js';
 import { readSpace, restoreSpaceStep, spaceProblems, type SpaceTarget } from '../restore/space.js';
 import type { Settings } from '../settings.js';
-import { runStep } from './run-step.js';
+import { runGroupedStep, runStep } from './run-step.js';
 
 /** Where the carry-over's report goes; SQLite also names the replaced database's copy. */
 export type CarryOver = { report: string } | SqliteCarry;
@@ -51,8 +52,7 @@ export async function restoreDatabase(
   const { manifest: m } = set;
   const db = m.database;
   if (db.kind === 'none') throw new RefusedError(`backup set ${m.id} has no database`);
-  const step = (s: Parameters<typeof runStep>[1]) =>
-    log.group(s.title, async () => (await runStep(host, s, log)).toString());
+  const step = (s: Step) => runGroupedStep(host, log, s);
   const file = m.files.find((f) => f.path === db.file);
   if (!file) throw new RefusedError(`backup set ${m.id} lists no file ${db.file}`);
   await step(verifySetStep(set.dir, [file]));

@@ -1,3 +1,4 @@
+import type { Step } from '../backup/steps.js';
 import { RefusedError, RemoteCommandError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
@@ -6,7 +7,7 @@ import type { RestorePlan, SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
 import { rollBackDatabase } from './rollback-database.js';
 import { whyRestoreCannotRun } from './restore.js';
-import { runStep } from './run-step.js';
+import { runGroupedStep } from './run-step.js';
 import { ensureSetImage } from './set-image.js';
 import { currentContainer } from './service.js';
 import { takeSnapshot, type SnapshotOptions } from './snapshot.js';
@@ -61,8 +62,7 @@ export async function rollbackToSet(
   opts: RollbackOptions,
 ): Promise<RollbackResult> {
   const { app } = settings;
-  const step = (s: Parameters<typeof runStep>[1]) =>
-    log.group(s.title, async () => (await runStep(host, s, log)).toString());
+  const step = (s: Step) => runGroupedStep(host, log, s);
   const parts: PartOutcome[] = [];
   const notes: string[] = [];
   const m = plan.target.manifest;

@@ -22,6 +22,10 @@ export async function runStep(host: RemoteHost, step: Step, log: Log): Promise<B
   return result.stdout;
 }
 
+/** Runs one step in its own log group, its output as text: how operations run their plan's steps. */
+export const runGroupedStep = (host: RemoteHost, log: Log, s: Step): Promise<string> =>
+  log.group(s.title, async () => (await runStep(host, s, log)).toString('utf8'));
+
 /** The plan as an operator reads it (also the dry run's output): titles and exact remote commands. */
 export function formatPlan(steps: readonly Step[]): string {
   return steps

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Check } from '../backup/check.js';
 import type { ContainerInfo } from '../docker-api.js';
 import type { Log } from '../log.js';
@@ -33,8 +34,6 @@ export interface VerifyReport {
 
 export const hasAppOutput = (o: AppOutput): boolean =>
   !!(o.healthBody.trim() || o.logTail.trim() || o.commands.length);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function healthUrlText(u: HealthUrl): string {
   return u.containerPort

@@ -3,8 +3,9 @@ import { afterFailedCandidate } from '../deploy-candidate.js';
 import { enableSlot, retireSlot } from '../proxy-slots.js';
 import { currentContainer } from '../service.js';
 import { failedChecks, verifyContainer } from '../verify.js';
-import { heldDuring, step, verifyService, type SwitchRun } from './context.js';
+import { heldDuring, verifyService, type SwitchRun } from './context.js';
 import { recoverFailedDeploy } from '../recover.js';
+import { runGroupedStep } from '../run-step.js';
 import { HELD_TITLE } from './context.js';
 
 export async function beside(run: SwitchRun): Promise<DeployResult> {
@@ -12,13 +13,13 @@ export async function beside(run: SwitchRun): Promise<DeployResult> {
   const proxy = x.facts.proxy;
   const c = plan.beside!;
   const switchAt = clock();
-  const out = await step(host, log, c.start);
+  const out = await runGroupedStep(host, log, c.start);
   const candidateId = out.trim().split('\n').pop() ?? c.name;
   const candidate = await log.group(`Verify the candidate of ${plan.reference} directly`, () =>
     verifyContainer(host, candidateId, settings.verify.health, settings.verify, log, clock),
   );
   if (!candidate.healthy) {
-    await step(host, log, c.remove);
+    await runGroupedStep(host, log, c.remove);
     // Traffic never left the running version. If the candidate moved the schema, the database restore
     // stops the service: requests wait at the proxy meanwhile.
     return afterFailedCandidate(
@@ -46,9 +47,9 @@ export async function beside(run: SwitchRun): Promise<DeployResult> {
     const r = await retireSlot(host, proxy, 'service', log, settings.deploy.drainTimeoutMs);
     Object.assign(traffic, { drainMs: r.drainMs, cut: r.cut });
   });
-  await step(host, log, plan.setImage);
+  await runGroupedStep(host, log, plan.setImage);
   let upError = '';
-  await step(host, log, plan.up).catch((err: Error) => (upError = err.message));
+  await runGroupedStep(host, log, plan.up).catch((err: Error) => (upError = err.message));
   const v = upError ? { report: null } : await verifyService(host, settings, log, x, plan.reference, clock);
   const result: DeployResult = { ...started, verify: v.report, deployedImage: plan.reference };
   result.timings.detectMs = clock() - switchAt;
@@ -60,7 +61,7 @@ export async function beside(run: SwitchRun): Promise<DeployResult> {
       traffic.drainMs += r.drainMs;
       traffic.cut += r.cut;
     });
-    await step(host, log, c.remove);
+    await runGroupedStep(host, log, c.remove);
     return { ...result, ok: true, healthy: true };
   }
   // The candidate passed, the service on the same image did not: the candidate still serves. Requests
@@ -71,7 +72,7 @@ export async function beside(run: SwitchRun): Promise<DeployResult> {
   return heldDuring(
     run,
     async () => {
-      await step(host, log, c.remove);
+      await runGroupedStep(host, log, c.remove);
       return recoverFailedDeploy(
         host,
         settings,

@@ -1,4 +1,3 @@
-import type { Step } from '../../backup/steps.js';
 import type { Log } from '../../log.js';
 import type { MigrationReport } from '../../migrations/classify.js';
 import type { RemoteHost } from '../../remote-host.js';
@@ -10,7 +9,6 @@ import type { Slot } from '../../proxy/runtime.js';
 import type { Facts } from '../facts.js';
 import { withRequestsHeld } from '../proxy-slots.js';
 import type { ProxyFacts } from '../proxy.js';
-import { runStep } from '../run-step.js';
 import { currentContainer } from '../service.js';
 import { verifyContainer, type VerifyReport } from '../verify.js';
 
@@ -24,9 +22,6 @@ export interface Context {
   preSet: SetOnHost;
   migrations: MigrationReport | null;
 }
-
-export const step = (host: RemoteHost, log: Log, s: Step) =>
-  log.group(s.title, async () => (await runStep(host, s, log)).toString());
 
 /** The service's current container, verified directly. */
 export async function verifyService(

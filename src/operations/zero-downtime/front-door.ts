@@ -1,9 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from '../../log.js';
 import type { RemoteHost } from '../../remote-host.js';
 import type { HealthUrl, Settings } from '../../settings.js';
 import type { ProxyFacts } from '../proxy.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The user's view at the end: the health URL through the proxy answers 200 (polled up to the bound,

@@ -7,8 +7,9 @@ import type { ProxyFacts } from '../proxy.js';
 import { clearHolds, holds, withRequestsHeld } from '../proxy-slots.js';
 import { takeSnapshot } from '../snapshot.js';
 import { failedChecks } from '../verify.js';
-import { heldDuring, step, verifyService, type SwitchRun } from './context.js';
+import { heldDuring, verifyService, type SwitchRun } from './context.js';
 import { recoverFailedDeploy } from '../recover.js';
+import { runGroupedStep } from '../run-step.js';
 import { HELD_TITLE } from './context.js';
 
 export async function held(run: SwitchRun): Promise<DeployResult> {
@@ -34,10 +35,10 @@ export async function held(run: SwitchRun): Promise<DeployResult> {
         );
       point = snap.set;
     }
-    await step(host, log, plan.setImage);
+    await runGroupedStep(host, log, plan.setImage);
     const switchAt = clock();
     let upError = '';
-    await step(host, log, plan.up).catch((err: Error) => (upError = err.message));
+    await runGroupedStep(host, log, plan.up).catch((err: Error) => (upError = err.message));
     const v = upError ? { report: null } : await verifyService(host, settings, log, x, plan.reference, clock);
     const result: DeployResult = { ...started, verify: v.report, deployedImage: plan.reference };
     result.timings.detectMs = clock() - switchAt;
