@@ -70,58 +70,21 @@ describe('faults in the plan-made rollback', () => {
     20,
     'kill during a carry-over (a rollback restoring past a destructive release), then the re-run',
     async () => {
-      resetInstance('a');
-      ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v2' }));
-      ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v9' }));
-      await addRecord(a, 'v9-written');
-      // Many writes since the set: the carry-over runs long enough for the kill to land inside it.
-      const live = join(volumePath(`${a.composeProject}_database`), 'db.sqlite3');
-      sqlite(
-        live,
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO records_patient (name, notes, created) SELECT 'bulk-' || i, '', '2026-12-01 10:00:00' FROM n",
-      );
-      // A -wal the CLI created would be root's: the app's user must still open it.
-      sh(`chown --reference=${live} ${live}-wal ${live}-shm 2>/dev/null || true`);
-      const rows = liveNames(a).sort();
+      const rows = await v9WithManyWrites();
       const inputs = { ...instanceInputs(a), command: 'rollback' };
       const killed = await runAction(inputs, { env: attempt('7191', 1), killWhen: carrying });
       assert.equal(killed.code, 128, 'killed while the restore carried the writes over');
       // Not swapped yet: the live file is still v9's (no ward column), every row in it.
-      const swapped = /\bward\b/.test(sqlite(live, 'PRAGMA table_info(records_patient)'));
+      const swapped = /\bward\b/.test(sqlite(liveFile(), 'PRAGMA table_info(records_patient)'));
       const post = await runAction(inputs, { env: attempt('7191', 1), dir: killed.dir, post: true });
       assert.equal(post.code, 0, post.stdout.slice(-2000));
       const rerun = await runAction(inputs, { env: attempt('7191', 2) });
-      ok(rerun);
-      assert.equal(await servedVersion(a), 'v2');
-      assert.equal(await healthStatus(a), 200);
-      const after = liveNames(a).sort();
-      assert.equal(after.length, rows.length, 'nothing applied twice, nothing lost');
-      assert.deepEqual(after, rows, 'every record, the 20,001 written through v9 included');
-      assert.match(sqlite(live, 'PRAGMA table_info(records_patient)'), /\bward\b/, "v2's schema");
-      await addRecord(a, 'v2-written-after');
-      assert.ok(liveNames(a).includes('v2-written-after'), 'v2 writes');
-      assert.equal(runningAppContainers(a).length, 1);
-      assert.deepEqual(tempSetsOf(a), []);
-      assert.equal(lockHeld(a), false);
-      assert.deepEqual(setProblems(a), []);
-      assert.deepEqual(helperContainers(), []);
-      const carried = /carried over: records_patient (\d+) inserted/.exec(rerun.summary)?.[1];
-      return `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap); re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
+      return `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap); ${await convergedOnV2(rerun, rows)}`;
     },
   );
 
   fault(20, 'the SSH connection cut (sshd killed) during a carry-over, then the re-run', async () => {
-    resetInstance('a');
-    ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v2' }));
-    ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v9' }));
-    await addRecord(a, 'v9-written');
-    const live = join(volumePath(`${a.composeProject}_database`), 'db.sqlite3');
-    sqlite(
-      live,
-      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO records_patient (name, notes, created) SELECT 'bulk-' || i, '', '2026-12-01 10:00:00' FROM n",
-    );
-    sh(`chown --reference=${live} ${live}-wal ${live}-shm 2>/dev/null || true`);
-    const rows = liveNames(a).sort();
+    const rows = await v9WithManyWrites();
     // The host side may outlive the connection (a container the cut did not stop): the re-run must
     // still converge, with nothing carried twice.
     const { main, post, cut } = await cutWhen(a, { command: 'rollback' }, attempt('7193', 1), carrying);
@@ -129,12 +92,34 @@ describe('faults in the plan-made rollback', () => {
     assert.notEqual(main.code, 0, 'the cut run fails');
     assert.equal(post.code, 0, post.stdout.slice(-2000));
     const rerun = await runAction({ ...instanceInputs(a), command: 'rollback' }, { env: attempt('7193', 2) });
+    return `connection cut mid-carry-over (${cut} sshd processes killed), post ran; ${await convergedOnV2(rerun, rows)}`;
+  });
+
+  /** v2, then v9 (drops a column) written to many times: a carry-over long enough to interrupt. */
+  async function v9WithManyWrites(): Promise<string[]> {
+    resetInstance('a');
+    ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v2' }));
+    ok(await runAction({ ...instanceInputs(a), command: 'deploy', version: 'v9' }));
+    await addRecord(a, 'v9-written');
+    sqlite(
+      liveFile(),
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) INSERT INTO records_patient (name, notes, created) SELECT 'bulk-' || i, '', '2026-12-01 10:00:00' FROM n",
+    );
+    // A -wal the CLI created would be root's: the app's user must still open it.
+    const live = liveFile();
+    sh(`chown --reference=${live} ${live}-wal ${live}-shm 2>/dev/null || true`);
+    return liveNames(a).sort();
+  }
+
+  /** The re-run ended on v2 with every row live once, v2 writes, nothing left behind; how, for the report. */
+  async function convergedOnV2(rerun: ActionRun, rows: string[]): Promise<string> {
     ok(rerun);
     assert.equal(await servedVersion(a), 'v2');
     assert.equal(await healthStatus(a), 200);
     const after = liveNames(a).sort();
     assert.equal(after.length, rows.length, 'nothing applied twice, nothing lost');
     assert.deepEqual(after, rows, 'every record, the 20,001 written through v9 included');
+    assert.match(sqlite(liveFile(), 'PRAGMA table_info(records_patient)'), /\bward\b/, "v2's schema");
     await addRecord(a, 'v2-written-after');
     assert.ok(liveNames(a).includes('v2-written-after'), 'v2 writes');
     assert.equal(runningAppContainers(a).length, 1);
@@ -143,8 +128,8 @@ describe('faults in the plan-made rollback', () => {
     assert.deepEqual(setProblems(a), []);
     assert.deepEqual(helperContainers(), []);
     const carried = /carried over: records_patient (\d+) inserted/.exec(rerun.summary)?.[1];
-    return `connection cut mid-carry-over (${cut} sshd processes killed); the cut run failed, post ran; re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
-  });
+    return `re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
+  }
 
   fault(20, 'kill during a PostgreSQL carry-over (compose v1), then the re-run', async () => {
     resetInstance('b');
@@ -207,6 +192,8 @@ function carrying(): boolean {
     return false;
   }
 }
+
+const liveFile = () => join(volumePath(`${a.composeProject}_database`), 'db.sqlite3');
 
 function sqlite(file: string, sql: string): string {
   return execFileSync('sqlite3', ['-cmd', '.timeout 5000', file, sql], { encoding: 'utf8' });
