@@ -72,6 +72,22 @@ export async function holds(host: RemoteHost, proxy: ProxyFacts, log: Log): Prom
 }
 
 /**
+ * Runs `run` with the proxy's hold counters cleared first and read after: the requests it held, the
+ * longest hold and the 503s, as the proxy counted them (zeros when they cannot be read after).
+ */
+export async function countingHolds<T>(
+  host: RemoteHost,
+  proxy: ProxyFacts,
+  log: Log,
+  run: () => Promise<T>,
+): Promise<{ value: T; held: number; longestHoldMs: number; refused: number }> {
+  await clearHolds(host, proxy, log);
+  const value = await run();
+  const h = await holds(host, proxy, log).catch(() => null);
+  return { value, held: h?.held ?? 0, longestHoldMs: h?.longestMs ?? 0, refused: h?.refused ?? 0 };
+}
+
+/**
  * While `work` runs, no slot serves: the proxy holds new requests (up to its bound, then 503 with
  * Retry-After). Afterwards the service slot serves the service's container, whatever `work` left:
  * when it is unhealthy the proxy's own health checks keep it out, and the hold goes on answering.

@@ -4,7 +4,7 @@ import type { Log } from '../../log.js';
 import type { RemoteHost } from '../../remote-host.js';
 import type { Settings } from '../../settings.js';
 import type { ProxyFacts } from '../proxy.js';
-import { clearHolds, holds, withRequestsHeld } from '../proxy-slots.js';
+import { countingHolds, withRequestsHeld } from '../proxy-slots.js';
 import { takeSnapshot } from '../snapshot.js';
 import { failedChecks } from '../verify.js';
 import { heldDuring, verifyService, type SwitchRun } from './context.js';
@@ -70,25 +70,15 @@ export async function heldRollback<T>(
   project: string,
   run: () => Promise<T>,
 ): Promise<{ value: T; traffic: TrafficReport }> {
-  await clearHolds(host, proxy, log);
-  const r = await withRequestsHeld(
-    host,
-    proxy,
-    project,
-    settings.app.service,
-    log,
-    settings.deploy.drainTimeoutMs,
-    run,
+  const { value: r, ...counted } = await countingHolds(host, proxy, log, () =>
+    withRequestsHeld(host, proxy, project, settings.app.service, log, settings.deploy.drainTimeoutMs, run),
   );
-  const h = await holds(host, proxy, log).catch(() => null);
   return {
     value: r.value,
     traffic: {
       switch: 'held',
       why: 'a rollback to a backup set stops the service while it restores',
-      held: h?.held ?? 0,
-      longestHoldMs: h?.longestMs ?? 0,
-      refused: h?.refused ?? 0,
+      ...counted,
       drainMs: r.drainMs,
       cut: r.cut,
     },

@@ -6,7 +6,7 @@ import { serving, SLOTS } from '../../proxy/runtime.js';
 import type { RemoteHost } from '../../remote-host.js';
 import type { Settings } from '../../settings.js';
 import { lookAtProxy } from '../proxy.js';
-import { clearHolds, holds } from '../proxy-slots.js';
+import { countingHolds } from '../proxy-slots.js';
 import { currentContainer } from '../service.js';
 import { beside } from './beside.js';
 import type { Context } from './context.js';
@@ -36,7 +36,6 @@ export async function zeroDowntimeSwitch(
   log.info(
     `zero-downtime switch, ${mode === 'beside' ? 'beside the running version' : 'with requests held'}: ${why}`,
   );
-  await clearHolds(host, proxy, log);
   const traffic: TrafficReport = {
     switch: mode,
     why,
@@ -46,18 +45,17 @@ export async function zeroDowntimeSwitch(
     drainMs: 0,
     cut: 0,
   };
-  let result: DeployResult;
-  try {
-    result =
-      mode === 'beside'
+  const { value: result, ...counted } = await countingHolds(host, proxy, log, async () => {
+    try {
+      return mode === 'beside'
         ? await beside({ host, settings, log, opts, plan, started, x, traffic, clock })
         : await held({ host, settings, log, opts, plan, started, x, traffic, clock });
-  } catch (err) {
-    if (err instanceof RefusedError) throw err;
-    throw new Error(`${(err as Error).message}. ${await whatRuns(host, settings, x, plan)}`);
-  }
-  const h = await holds(host, proxy, log).catch(() => null);
-  if (h) Object.assign(traffic, { held: h.held, longestHoldMs: h.longestMs, refused: h.refused });
+    } catch (err) {
+      if (err instanceof RefusedError) throw err;
+      throw new Error(`${(err as Error).message}. ${await whatRuns(host, settings, x, plan)}`);
+    }
+  });
+  Object.assign(traffic, counted);
   return { ...(await checkFrontDoor(host, settings, log, proxy, result)), traffic };
 }
 
