@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { registryOf, repositoryOf, restoreEnvStep, setImageVariableStep } from '../../src/deploy/commands.js';
-import { compareCounts, decideDatabaseRestore, restoredImage } from '../../src/deploy/decide.js';
+import {
+  compareCounts,
+  decideDatabaseRestore,
+  restoredImage,
+  rowsOnlyInSnapshot,
+} from '../../src/deploy/decide.js';
 import type { DatabaseRecord, Manifest } from '../../src/manifest.js';
 import type { MigrationClass, MigrationReport } from '../../src/migrations/classify.js';
 import { COUNT_ROWS_SQL, countableTables } from '../../src/restore/postgres.js';
@@ -272,4 +277,32 @@ test('a restored set runs under the reference its container was created from, ne
   assert.equal(byId.reference, 'eqmd-rollback/p:20260101T000000Z-abcdef');
   assert.equal(byId.rewriteEnv, true);
   assert.equal(restoredImage(image('reg/eqmd:v1', '')).rewriteEnv, false, 'no variable to rewrite');
+});
+
+test('rows only in the snapshot after a migrate-back: tables the release added, with rows', () => {
+  const rec = (tables: Record<string, number>) => ({ ...db('a'), tables });
+  const table: [string, Record<string, number>, Record<string, number>, { table: string; rows: number }[]][] =
+    [
+      ['nothing added', { t: 1 }, { t: 5 }, []],
+      [
+        'an added table with rows',
+        { t: 1 },
+        { t: 5, 'public.audit': 3 },
+        [{ table: 'public.audit', rows: 3 }],
+      ],
+      ['an added table left empty', { t: 1 }, { t: 5, audit: 0 }, []],
+      ['a table the release dropped', { t: 1, gone: 4 }, { t: 5 }, []],
+      [
+        'two, in name order',
+        { t: 1 },
+        { z: 1, b: 2 },
+        [
+          { table: 'b', rows: 2 },
+          { table: 'z', rows: 1 },
+        ],
+      ],
+    ];
+  for (const [why, before, after, want] of table)
+    assert.deepEqual(rowsOnlyInSnapshot(rec(before), rec(after)), want, why);
+  assert.deepEqual(rowsOnlyInSnapshot({ kind: 'none' }, rec({ t: 1 })), []);
 });

@@ -94,6 +94,30 @@ test('migrate back: the release’s own image undoes its migrations, Django conf
       ran[0]!.includes('export EQMD_IMAGE=registry.local/eqmd:v8'),
   );
   assert.equal(ran.length, 2, 'the migrate-back and its check, nothing else');
+  assert.equal(r.notes.length, 1, 'no table of the release held rows');
+  // A table the release added held rows: they are said to be only in the snapshot.
+  const withTable: SnapshotResult = moved.ok
+    ? {
+        ...moved,
+        database: {
+          ...moved.database,
+          tables: { django_migrations: 2, records_patient: 55, records_auditentry: 7, records_empty: 0 },
+        } as typeof moved.database,
+      }
+    : moved;
+  const again = await rollBackDatabase(
+    host,
+    settingsFor('rollback'),
+    silentLog(),
+    planFor(set('compatible')),
+    withTable,
+    null,
+    'c0ffee',
+  );
+  assert.equal(
+    again.notes[1],
+    'rows the previous version has no table for (tables the release added) are only in the snapshot 20261124T120000Z-dddddd: records_auditentry 7',
+  );
 });
 
 test('migrate back that fails, or leaves another state: the set’s database is restored instead', async () => {

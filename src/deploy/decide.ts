@@ -80,6 +80,21 @@ export function decideDatabaseRestore(
   };
 }
 
+/**
+ * Rows a migrate-back leaves only in the snapshot: those of tables the release added (the previous
+ * version has no such table), from the row counts both records hold. Said, never dropped unsaid.
+ */
+export function rowsOnlyInSnapshot(
+  before: DatabaseRecord,
+  snapshot: DatabaseRecord,
+): { table: string; rows: number }[] {
+  if (before.kind === 'none' || snapshot.kind === 'none') return [];
+  return Object.entries(snapshot.tables)
+    .filter(([t, rows]) => rows > 0 && !(t in before.tables))
+    .map(([table, rows]) => ({ table, rows }))
+    .sort((x, y) => x.table.localeCompare(y.table));
+}
+
 export interface RestoredImage {
   /** The reference the backed-up image is tagged as, and the env file's image variable names. */
   reference: string;

@@ -1,4 +1,4 @@
-import { decideDatabaseRestore, type SnapshotResult } from '../deploy/decide.js';
+import { decideDatabaseRestore, rowsOnlyInSnapshot, type SnapshotResult } from '../deploy/decide.js';
 import type { Log } from '../log.js';
 import { readMigrationFacts } from '../migrations/read.js';
 import type { RemoteHost } from '../remote-host.js';
@@ -42,13 +42,22 @@ export async function rollBackDatabase(
   const notes: string[] = [];
   if (decision.action === 'migrate-back') {
     const failed = await migrateBack(host, log, plan.migrateBack!);
-    if (!failed)
+    if (!failed) {
+      const dropped = snapshot.ok ? rowsOnlyInSnapshot(m.database, snapshot.database) : [];
       return {
         parts: [
           { part: 'schema', status: 'restored', to: plan.migrateBack!.targets, by: plan.migrateBack!.image },
         ],
-        notes: [`database kept: ${decision.why}`],
+        notes: [
+          `database kept: ${decision.why}`,
+          ...(dropped.length
+            ? [
+                `rows the previous version has no table for (tables the release added) are only in the snapshot ${plan.snapshotId}: ${dropped.map((d) => `${d.table} ${d.rows}`).join(', ')}`,
+              ]
+            : []),
+        ],
       };
+    }
     notes.push(`migrating back failed (${failed}): the database is restored from ${m.id} instead`);
     log.warning(notes.at(-1)!);
   }
