@@ -279,8 +279,8 @@ describe('reporting: GitHub deployments, annotations, webhook, incident note', (
     assert.equal(create.payload.replaced, image('v2'));
     assert.equal(
       create.payload.database,
-      'kept, migrated back',
-      "v2's compatible migration undone, every row kept",
+      'kept',
+      "v2's compatible migration kept: v1 runs on it, every row and value live",
     );
     assert.deepEqual(gh.api[4]!.body, {
       state: 'success',

@@ -157,7 +157,7 @@ test('database restore decision: auto follows the schema; never without a snapsh
   assert.equal(decideDatabaseRestore('always', { kind: 'none' }, snap('a')).action, 'keep');
 });
 
-test('database restore decision: auto migrates back when only the release’s own reversible migrations moved the schema', () => {
+test('database restore decision: auto keeps a compatible release’s schema and migrates back one the old code cannot write with', () => {
   const at = (schema: string, applied: number, key = 'django_migrations') => ({
     ...db(schema),
     tables: { [key]: applied, records_patient: 50 },
@@ -177,21 +177,30 @@ test('database restore decision: auto migrates back when only the release’s ow
       operations: [{ op: 'AddField', class: cls }],
     })),
   });
-  // Only the release's own reversible migrations (compatible, or breaking the old writes): migrated back,
-  // so the schema is the set's again and every record stays.
-  for (const cls of ['compatible', 'breaks-old-writes'] as const) {
-    const back = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report(cls), true);
-    assert.equal(back.action, 'migrate-back', cls);
-    assert.match(
-      back.why,
-      /only by the release's own reversible migrations \(records\.0002_step .*every record kept/,
-    );
-  }
+  // Only the release's own compatible migrations: kept, the previous version runs on the schema.
+  const kept = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('compatible'), true);
+  assert.equal(kept.action, 'keep');
+  assert.match(
+    kept.why,
+    /only by the release's own compatible migrations \(records\.0002_step .*database is kept/,
+  );
+  // Those that break the old writes: migrated back, so the schema is the set's again, every record kept.
+  const back = decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('breaks-old-writes'), true);
+  assert.equal(back.action, 'migrate-back');
+  assert.match(
+    back.why,
+    /only by the release's own reversible migrations \(records\.0002_step .*every record kept/,
+  );
   // PostgreSQL names the table with its schema.
   const pg = at('a', 1, 'public.django_migrations');
   assert.equal(
-    decideDatabaseRestore('auto', pg, snap('b', 2, 'public.django_migrations'), report('compatible'), true)
-      .action,
+    decideDatabaseRestore(
+      'auto',
+      pg,
+      snap('b', 2, 'public.django_migrations'),
+      report('breaks-old-writes'),
+      true,
+    ).action,
     'migrate-back',
   );
   assert.equal(
@@ -215,7 +224,6 @@ test('database restore decision: auto migrates back when only the release’s ow
   assert.equal(decideDatabaseRestore('auto', at('a', 1), snap('b', 2), renamed, true).action, 'migrate-back');
   const restores: [string, Parameters<typeof decideDatabaseRestore>][] = [
     ['no record of the migrations', ['auto', at('a', 1), snap('b', 2), undefined, true]],
-    ['compatible, but no migrate-back step', ['auto', at('a', 1), snap('b', 2), report('compatible'), false]],
     [
       'a class the old code cannot write with, no migrate-back step',
       ['auto', at('a', 1), snap('b', 2), report('breaks-old-writes'), false],
@@ -234,6 +242,11 @@ test('database restore decision: auto migrates back when only the release’s ow
     ['always', ['always', at('a', 1), snap('b', 2), report('compatible')]],
   ];
   for (const [why, args] of restores) assert.equal(decideDatabaseRestore(...args).action, 'restore', why);
+  // Kept needs no migrate-back step.
+  assert.equal(
+    decideDatabaseRestore('auto', at('a', 1), snap('b', 2), report('compatible'), false).action,
+    'keep',
+  );
 });
 
 test('row-count comparison and the count query quote identifiers and skip odd names', () => {

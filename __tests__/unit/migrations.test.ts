@@ -97,9 +97,9 @@ test('undone without losing a record: accept/reject table (renames yes, removals
       back: [],
     });
   const table: [string, MigrationReport, boolean][] = [
-    ['a nullable column', release([op('AddField', true, { null: true })]), true],
+    ['a nullable column (kept, nothing to undo)', release([op('AddField', true, { null: true })]), false],
     ['a NOT NULL column without default', release([op('AddField', true, { null: false })]), true],
-    ['a new table and an index', release([op('CreateModel'), op('AddIndex')]), true],
+    ['a new table and an index (kept)', release([op('CreateModel'), op('AddIndex')]), false],
     ['a renamed field', release([op('RenameField')]), true],
     ['a renamed model, then a renamed table', release([op('RenameModel')], [op('AlterModelTable')]), true],
     ['a renamed index', release([op('RenameIndex')]), true],
@@ -191,6 +191,12 @@ test('the way back is proven from the image’s graph: accept/reject table', () 
   });
   assert.equal(withWayBack(classifyMigrations(f({ plan: [], back: [] })), f({})).reverse, undefined);
   assert.equal(rollbackPath(classifyMigrations(f({ plan: [], back: [] }))).path, 'keep');
+  // Only compatible migrations: kept as they are, the previous version runs on that schema.
+  const added = f({ plan: [{ app: 'records', name: '0003_a', operations: [op('CreateModel')] }] });
+  assert.deepEqual(rollbackPath(withWayBack(classifyMigrations(added), added)), {
+    path: 'keep',
+    why: 'its migrations only add what the previous version does not use: it runs on this schema, every record and value kept',
+  });
 });
 
 test('the facts line is read like any data from the host: accept/reject table', () => {

@@ -213,7 +213,7 @@ test('restore plan: a set whose next release Django undoes without losing a reco
     pending: [{ ...breaking.pending[0]!, class: cls, operations: [{ op, class: cls }] }],
   });
   for (const [cls, op] of [
-    ['compatible', 'AddField'],
+    ['breaks-old-writes', 'AddField'],
     ['destructive', 'RenameField'],
   ] as const) {
     const p = plan({ app: true, database: 'per-setting', volumes: [] }, { migrations: as(cls, op) });
@@ -237,6 +237,7 @@ test('restore plan: a set whose next release Django undoes without losing a reco
   );
   assert.deepEqual(fresh.migrateBack?.targets, ['records:zero']);
   const none: [string, Partial<Manifest>, RestoreParts][] = [
+    ['compatible: kept, nothing to undo', { migrations: as('compatible', 'AddField') }, APP],
     ['destructive: restored', { migrations: as('destructive', 'RemoveField') }, APP],
     ['irreversible: restored', { migrations: as('irreversible', 'RunPython') }, APP],
     ['a record that contradicts itself', { migrations: { ...breaking, class: 'compatible' } }, APP],

@@ -109,7 +109,7 @@ test('migrate back: the release’s own image undoes its migrations, Django conf
     host,
     settingsFor('rollback'),
     silentLog(),
-    planFor(set('compatible')),
+    planFor(set('breaks-old-writes')),
     withTable,
     null,
     'c0ffee',

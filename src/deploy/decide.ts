@@ -32,8 +32,9 @@ export interface DatabaseDecision {
 /**
  * What a rollback does with the database. Never anything without a verified snapshot of what it would
  * overwrite: data written by the failed version is otherwise lost for good. Under auto, by plan: the
- * schema unchanged: keep. Moved only by the release's own migrations that Django undoes without losing
- * a record (compatible, breaks-old-writes, renames): migrate back with its image (when the plan could
+ * schema unchanged: keep. Moved only by the release's own compatible migrations: keep (the previous
+ * version runs on it). By its own migrations that Django undoes without losing a record (breaks-old-
+ * writes, renames, with compatible ones beside them): migrate back with its image (when the plan could
  * make that step), rows kept.
  * Anything else: restore.
  */
@@ -57,14 +58,15 @@ export function decideDatabaseRestore(
   if (now && now === before.schemaFingerprint)
     return keep('the schema is unchanged since the pre-deploy backup');
   const list = migrations?.pending.map(migrationLine).join('; ') ?? '';
-  // Migrated back rather than kept even when the old code would tolerate the change: the schema must be
-  // the set's again (a promise of its own), and every record in the tables the set has stays.
-  if (
-    migrations &&
-    undoneWithoutLoss(migrations) &&
-    canMigrateBack &&
-    onlyTheRelease(before, snapshot.database, migrations)
-  )
+  const path = migrations && rollbackPath(migrations);
+  const release = !!migrations && onlyTheRelease(before, snapshot.database, migrations);
+  // Only additions the previous version does not use: it runs on this schema, so nothing is undone and
+  // every record and value written since stays live (RELIABILITY promise 9: image only).
+  if (path?.path === 'keep' && migrations!.pending.length && release)
+    return keep(
+      `the schema moved only by the release's own compatible migrations (${list}): the previous version runs on it, so the database is kept, every record and value`,
+    );
+  if (migrations && undoneWithoutLoss(migrations) && canMigrateBack && release)
     return {
       action: 'migrate-back',
       why:
@@ -72,7 +74,6 @@ export function decideDatabaseRestore(
         'with its image, every record kept',
     };
   // Said when it is the reason: the operator reads why the records written since need a carry-over.
-  const path = migrations && rollbackPath(migrations);
   const lossy = path && path.path === 'restore' ? `; ${path.why}` : '';
   return {
     action: 'restore',

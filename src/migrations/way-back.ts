@@ -50,15 +50,19 @@ export const withWayBack = (report: MigrationReport, facts: MigrationFacts): Mig
   report.pending.length ? { ...report, reverse: proveWayBack(facts) } : report;
 
 export interface RollbackPath {
-  /** keep: nothing to undo. migrate-back: undone with the release's image, every record kept. */
+  /**
+   * keep: nothing to undo, or only additions the previous version does not use. migrate-back: undone
+   * with the release's image, every record kept.
+   */
   path: 'keep' | 'migrate-back' | 'restore';
   why: string;
 }
 
 /**
- * How a rollback by plan would return the database from this release. Migrated back when each
- * operation is reversible and either one the old code tolerates or breaks only its writes (what the
- * release added goes, and stays in the snapshot), or a rename; and Django's way back was proven (a
+ * How a rollback by plan would return the database from this release. Kept when every operation is
+ * compatible (the previous version runs on the schema as it is). Migrated back when each operation is
+ * reversible and either one the old code tolerates or breaks only its writes (what the release added
+ * goes, and stays in the snapshot), or a rename; and Django's way back was proven (a
  * record made before that proof existed is taken on its classes). Anything that removes, narrows or
  * rewrites data is restored instead: Django undoes its schema but cannot bring the values back.
  */
@@ -70,6 +74,11 @@ export function rollbackPath(report: MigrationReport): RollbackPath {
     report.class === worst(report.pending.map((m) => m.class)) &&
     report.pending.every((m) => m.class === worst(m.operations.map((o) => o.class)));
   if (!consistent) return { path: 'restore', why: 'the recorded classification contradicts itself' };
+  if (report.class === 'compatible')
+    return {
+      path: 'keep',
+      why: 'its migrations only add what the previous version does not use: it runs on this schema, every record and value kept',
+    };
   const lossy = report.pending.filter(
     (m) =>
       !m.operations.every(

@@ -69,7 +69,7 @@ export async function deployDryRun(
           `If that verification fails: stop ${app.service} (${facts.container ? `Docker API, container ${facts.container.id.slice(0, 12)}` : 'no container now'}), ` +
             'snapshot the failed state (reason failed-deploy: the backup steps above, as a new set), then:',
           formatPlan([recovery.verifySet, recovery.env]),
-          `database: ${d.restoreDatabase === 'never' ? 'never restored (restore-database: never)' : d.restoreDatabase === 'always' ? `restored from ${id} (restore-database: always)` : `restored from ${id} only if its schema fingerprint no longer matches the set's, unless only this release's migrations moved it and Django undoes them without losing a record (compatible, breaks-old-writes, renames): then migrated back with its image, every record kept (restore-database: auto)`}`,
+          `database: ${d.restoreDatabase === 'never' ? 'never restored (restore-database: never)' : d.restoreDatabase === 'always' ? `restored from ${id} (restore-database: always)` : `restored from ${id} only if its schema fingerprint no longer matches the set's, unless only this release's migrations moved it: kept when they are all compatible; migrated back with its image when Django undoes them without losing a record (breaks-old-writes, renames), every record kept (restore-database: auto)`}`,
           formatPlan([recovery.retag, recovery.up]),
           `then ${verify}.`,
         ].join('\n')

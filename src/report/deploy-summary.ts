@@ -97,9 +97,11 @@ function migrationsMarkdown(m: DeployView['migrations']): string[] {
   if (!m.pending.length) return ['No migrations to apply.', ''];
   const back = rollbackPath(m);
   const then =
-    back.path === 'migrate-back'
-      ? 'migrated back with this image, every record kept'
-      : 'the database restored from the pre-deploy backup, the writes made since carried over';
+    back.path === 'keep'
+      ? 'the database kept as it is'
+      : back.path === 'migrate-back'
+        ? 'migrated back with this image, every record kept'
+        : 'the database restored from the pre-deploy backup, the writes made since carried over';
   return [
     `### Migrations (${m.class})`,
     '',
