@@ -2,7 +2,8 @@
  * Run by the new image's Django (`manage.py shell -c`) in a throwaway container: prints, on one line
  * after a marker, the migrations it would apply with each operation's type, whether Django can reverse
  * it and (field operations) whether the field is nullable or has a database default; per app the
- * last applied migration; and the way back: the migrations that migrating each app back to that state
+ * last applied migration it knows (one a kept release applied and this image lacks is not a state to
+ * return to); and the way back: the migrations that migrating each app back to that state
  * would undo once the release is applied, each with whether Django can reverse all of it. It only reads: the loader reads django_migrations and creates nothing. The
  * text is constant; its output is validated like any data from the host.
  */
@@ -32,8 +33,10 @@ applied = set(executor.loader.applied_migrations)
 leaves = {}
 for app, name in sorted(applied):
     node = graph.node_map.get((app, name))
-    children = node.children if node else set()
-    if not any(c[0] == app and c in applied for c in children):
+    # Applied but unknown to this image (a kept compatible release's): not a state it can return to.
+    if node is None:
+        continue
+    if not any(c[0] == app and c in applied for c in node.children):
         leaves.setdefault(app, []).append(name)
 plan = executor.migration_plan(graph.leaf_nodes())
 forward = [m for m, backwards in plan if not backwards]
