@@ -1,11 +1,13 @@
 import type { Step } from '../backup/steps.js';
+import { HELPER_PROJECT_LABEL } from '../backup/helper-containers.js';
 import { composeLine, type ComposeTarget } from '../compose.js';
 import { bashScript, quote } from '../shell.js';
 import { MIGRATE_BACK_PY, MIGRATION_FACTS_PY } from './script.js';
 
 /**
  * `manage.py shell -c SCRIPT` in a throwaway container of `reference` with the service's own
- * configuration and volumes (compose run, no port, no dependencies started). The script is constant
+ * configuration and volumes (compose run, no port, no dependencies started), labelled as a helper of the
+ * project so that the sweep of an interrupted run removes it. The script is constant
  * text, one argument quoted in the one place; data reaches it as environment values (`env`, validated).
  * python3: official python images and Debian-based ones both have it (not always `python`).
  */
@@ -28,6 +30,10 @@ function djangoShellStep(
         '--rm',
         '--no-deps',
         '-T',
+        // A helper of this project's lock: a run killed meanwhile leaves it to the next run's sweep,
+        // never to race that run (a migrate-back still going while the re-run decides).
+        '--label',
+        `${HELPER_PROJECT_LABEL}=${t.projectDir}`,
         ...env.flatMap((e) => ['-e', e]),
         '--entrypoint',
         'python3',
