@@ -5,7 +5,6 @@ import { describe, test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
 import {
   addRecord,
-  connectionInputs,
   pgQuery,
   resetInstance,
   runAction,
@@ -15,6 +14,7 @@ import {
   type ActionRun,
   type Instance,
 } from './harness.js';
+import { instanceInputs } from '../faults/inject.js';
 
 /**
  * The rollback chosen by plan for the classes the other suites do not cover, on SQLite (Compose v2) and
@@ -24,14 +24,8 @@ import {
  */
 const h = testHost();
 const { a, b } = h.instances;
-const run = (i: Instance, inputs: Record<string, string>) =>
-  runAction({
-    ...connectionInputs(h, i === b ? 'v1' : 'v2'),
-    'project-dir': i.projectDir,
-    'health-url': i.healthUrl,
-    'upload-artifact': 'false',
-    ...inputs,
-  });
+// The fault suite's inputs for an instance (b over compose v1, no artifact upload).
+const run = (i: Instance, inputs: Record<string, string>) => runAction({ ...instanceInputs(i), ...inputs });
 // Instances are reused between runs and tests: the rows each writes carry this run's tag.
 const tag = Date.now().toString(36);
 const ok = (r: ActionRun) => assert.equal(r.code, 0, r.stdout.slice(-3000));

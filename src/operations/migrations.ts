@@ -54,7 +54,10 @@ export async function classifyRelease(
       ? `migrations ${reference} would apply: ${report.pending.map(migrationLine).join('; ')} → ${report.class}`
       : `${reference} has no migrations to apply`,
   );
-  if (report.reverse) log.info(`rollback path: ${rollbackPath(report).path}: ${rollbackPath(report).why}`);
+  if (report.reverse) {
+    const back = rollbackPath(report);
+    log.info(`rollback path: ${back.path}: ${back.why}`);
+  }
   const refused = refusedBy(d.migrationPolicy, report);
   if (refused.length)
     throw new RefusedError(
