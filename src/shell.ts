@@ -31,8 +31,8 @@ const TERMINAL_GUARD = `if [ -t 0 ] || [ -t 1 ]; then echo "eqmd-rollback: this 
 /**
  * When the SSH connection dies (runner killed, network cut), sshd goes, but a non-interactive
  * session's processes keep running: a half-done restore would go on racing the re-run. This watchdog
- * finds the sshd process serving this command and, when it is gone (or a zombie), kills the script's
- * whole process group; the script's EXIT traps still run. Its descriptors are detached so the channel
+ * finds the sshd process serving this command and, when it is gone (or a zombie) while the script
+ * still runs, kills the script's whole process group; the script's EXIT traps still run. Its descriptors are detached so the channel
  * closes as soon as the script ends.
  */
 const ORPHAN_WATCHDOG = [
@@ -40,8 +40,11 @@ const ORPHAN_WATCHDOG = [
   // Up the parent chain to the sshd process (field 4 of /proc/PID/stat is the parent's PID).
   `while [ "$eqmd_sshd" -gt 1 ] && case "$(cat "/proc/$eqmd_sshd/comm" 2>/dev/null)" in sshd*) false;; *) true;; esac; do eqmd_sshd=$(sed 's/.*) [A-Za-z] //; s/ .*//' "/proc/$eqmd_sshd/stat" 2>/dev/null || echo 1); done`,
   'if [ "$eqmd_sshd" -gt 1 ]; then',
-  // Field 3 is the state: Z is a dead sshd its parent has not reaped yet.
-  `  ( while s=$(sed 's/.*) //; s/ .*//' "/proc/$eqmd_sshd/stat" 2>/dev/null) && [ "$s" != Z ]; do sleep 0.2; done; kill -TERM 0 ) </dev/null >/dev/null 2>&1 &`,
+  // Field 3 is the state: Z is a dead sshd its parent has not reaped yet. The loop ends with the script
+  // ($$ is the script's shell, in the subshell too): one connection serves the whole run, and a watchdog
+  // per finished command, polling until the connection closed, made every later command slower.
+  // Builtins only in the loop (read, expansions): it forks just its sleep.
+  `  ( while [ -e "/proc/$$" ]; do { read -r s < "/proc/$eqmd_sshd/stat"; } 2>/dev/null || break; s=\${s##*) }; [ "\${s%% *}" != Z ] || break; sleep 0.2; done; [ ! -e "/proc/$$" ] || kill -TERM 0 ) </dev/null >/dev/null 2>&1 &`,
   'fi',
 ];
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { argv, bashScript, quote, UNDER_TERMINAL_EXIT } from '../../src/shell.js';
 
 test('quote leaves safe words alone and single-quotes the rest', () => {
@@ -51,4 +52,50 @@ test('bashScript refuses to run under a terminal, before running any of its line
   // Without a terminal the same script runs.
   execFileSync('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   assert.equal(existsSync(marker), true);
+});
+
+/**
+ * The watchdog against real bash, under a stand-in for sshd (bash copied to a file named `sshd`, so its
+ * comm is what the watchdog looks for), in a session of its own so its process group can be listed.
+ */
+function underFakeSshd(script: string, after: string): { sshd: ChildProcess; group: () => string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'eqmd-watchdog-'));
+  const sshd = join(dir, 'sshd');
+  copyFileSync('/bin/bash', sshd);
+  chmodSync(sshd, 0o755);
+  const child = spawn('setsid', [sshd, '-c', `sh -c "$1"; ${after}`, 'sshd', script], { stdio: 'ignore' });
+  const group = () =>
+    spawnSync('ps', ['-o', 'pid=,args=', '-g', String(child.pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      // A zombie has ended: only its parent's reaping is left (here init's, which may be slow).
+      .filter((l) => l.trim() !== '' && !l.endsWith('<defunct>'));
+  return { sshd: child, group };
+}
+
+test('the orphan watchdog ends with its script while the connection stays open', async () => {
+  // One SSH connection serves a whole run: a watchdog that outlived its command polled until the end.
+  const { sshd, group } = underFakeSshd(bashScript(['true']), 'sleep 5; true');
+  try {
+    await sleep(1500);
+    const left = group();
+    // Left: the stand-in sshd and its sleep; not a watchdog (bash) and its sleep 0.2.
+    assert.equal(left.length, 2, left.join('\n'));
+    assert.doesNotMatch(left.join('\n'), /^\s*\d+ sleep 0\.2$/m);
+  } finally {
+    sshd.kill('SIGKILL');
+  }
+});
+
+test('the orphan watchdog kills its script, traps run, when the connection dies', async () => {
+  const marker = join(mkdtempSync(join(tmpdir(), 'eqmd-orphan-')), 'trapped');
+  const { sshd, group } = underFakeSshd(bashScript([`trap 'touch ${marker}' EXIT`, 'sleep 30']), 'true');
+  await sleep(700);
+  sshd.kill('SIGKILL');
+  let left = group();
+  for (let i = 0; i < 30 && left.length > 0; i++) {
+    await sleep(100);
+    left = group();
+  }
+  assert.deepEqual(left, [], 'the script and its sleep must be gone once sshd is');
+  assert.equal(existsSync(marker), true, 'the script’s EXIT trap must run');
 });
