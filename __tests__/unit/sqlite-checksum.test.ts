@@ -32,8 +32,8 @@ test('the SQLite step copies the database out and syncs it, and hashes nothing o
   const step = sqliteStep(p, { containerId: 'c1', running: true, image: 'img' }, target.path, owner);
   assert.ok(
     step.command.endsWith(
-      `\ndocker exec c1 cat /tmp/eqmd-rollback-${ID}.sqlite3 > /srv/eqmd/backups/.tmp-${ID}/database.sqlite3` +
-        `\nsync /srv/eqmd/backups/.tmp-${ID}/database.sqlite3'`,
+      `\ndocker exec c1 sh -c '\\''cat -- "$1" && rm -f -- "$1"'\\'' sh /tmp/eqmd-rollback-${ID}.sqlite3` +
+        ` > /srv/eqmd/backups/.tmp-${ID}/database.sqlite3\ncopied=1\nsync /srv/eqmd/backups/.tmp-${ID}/database.sqlite3'`,
     ),
     step.command.slice(-300),
   );
@@ -54,9 +54,8 @@ function backUp(copied: string) {
     [
       '#!/bin/sh',
       'case "$*" in',
-      '  "exec c1 sh -c"*) echo /usr/bin/python3 ;;',
       `  "exec -i c1"*) cat >/dev/null; echo '${report}' ;;`,
-      `  "exec c1 cat"*) printf '%s\\n' '${copied}' ;;`,
+      `  "exec c1 sh -c cat"*) printf '%s\\n' '${copied}' ;;`,
       'esac',
     ].join('\n'),
   );

@@ -4,6 +4,12 @@ import type { SetPaths } from './set-paths.js';
 import { SQLITE_COPY_PY } from './sqlite-copy.js';
 import type { Step } from './steps.js';
 
+/** Runs the Python script on stdin with the container's python3 (or python), its arguments passed on. */
+const FIND_PYTHON_AND_RUN =
+  'py=$(command -v python3 || command -v python) || ' +
+  "{ echo 'no python in the app container: cannot use the SQLite backup API' >&2; exit 3; }; " +
+  'exec "$py" - "$@"';
+
 /**
  * SQLite through the backup API inside the app container (or, when the service is stopped, a helper
  * container mounting its volumes), then copied out to the set. The copy is not hashed here: the
@@ -20,24 +26,23 @@ export function sqliteStep(
   const inContainer = `/tmp/eqmd-rollback-${id}.sqlite3`;
   const dest = `${p.tmp}/database.sqlite3`;
   const containerId = target.running ? target.containerId : helperName(id);
+  // Removed by the last exec on success; by the trap when the script stops before it.
   const cleanup = target.running
-    ? `${argv('docker', 'exec', containerId, 'rm', '-f', inContainer)} >/dev/null 2>&1 || true`
+    ? `[ "$copied" = 1 ] || ${argv('docker', 'exec', containerId, 'rm', '-f', inContainer)} >/dev/null 2>&1 || true`
     : `docker rm -f ${helperName(id)} >/dev/null 2>&1 || true`;
   return {
     title: `Copy the SQLite database ${sqlitePath} with the backup API and verify the copy`,
     command: bashScript([
+      'copied=0',
       // The trap first: a helper created by a `docker run` cut short is removed too.
       `trap ${quote(cleanup)} EXIT`,
       ...(target.running ? [] : [startHelperCommand(owner, target.containerId, target.image)]),
-      'py=$(' +
-        argv('docker', 'exec', containerId, 'sh', '-c', 'command -v python3 || command -v python') +
-        ') || ' +
-        `{ echo 'no python in the app container: cannot use the SQLite backup API' >&2; exit 3; }`,
       // The script is part of this command's text (a heredoc), not stdin: a cut connection cannot
-      // hand Python half a program.
-      `report=$(${argv('docker', 'exec', '-i', containerId)} "$py" - ${argv(sqlitePath, inContainer)} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
+      // hand Python half a program. Python is found in the same exec that runs it (each exec costs).
+      `report=$(${argv('docker', 'exec', '-i', containerId, 'sh', '-c', FIND_PYTHON_AND_RUN, 'sh', sqlitePath, inContainer)} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
       `echo "report=$report"`,
-      `${argv('docker', 'exec', containerId, 'cat', inContainer)} > ${quote(dest)}`,
+      `${argv('docker', 'exec', containerId, 'sh', '-c', 'cat -- "$1" && rm -f -- "$1"', 'sh', inContainer)} > ${quote(dest)}`,
+      'copied=1',
       `sync ${quote(dest)}`,
     ]),
   };
