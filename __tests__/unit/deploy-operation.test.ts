@@ -117,6 +117,22 @@ test('a refused pull changes nothing', async () => {
   assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
 });
 
+test('an invalid compose configuration refuses the deploy, even when the pull beside it succeeds', async () => {
+  const host = deployHost().on(/config -q/, { code: 15, stderr: 'services.eqmd: unknown key' });
+  await assert.rejects(
+    deploy(host, settings(), silentLog(), opts()),
+    (err: unknown) =>
+      err instanceof RefusedError &&
+      /^Check that the compose configuration is valid failed; nothing was changed.*unknown key/s.test(
+        err.message,
+      ),
+  );
+  assert.notEqual(firstIndex(host, /docker pull/), -1, 'the pull ran beside the check');
+  assert.equal(firstIndex(host, /manage\.py shell/), -1, 'no classification');
+  assert.equal(firstIndex(host, /mkdir .*\.tmp-/), -1, 'no backup');
+  assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+});
+
 test('auto-rollback off: the failed release is left running, and the summary says where the backup is', async () => {
   const host = deployHost();
   host.http = [{ status: 502, body: 'bad gateway', error: '' }];

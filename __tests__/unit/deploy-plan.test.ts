@@ -48,8 +48,8 @@ test('deploy plan, recreate: checks, then the switch, exact steps from the one l
   const p = planDeploy(s, facts());
   assert.equal(p.previousImage, 'registry.local/eqmd:v1');
   assert.equal(p.reference, 'registry.local/eqmd:v2');
-  assert.deepEqual(p.before, [
-    composeConfigStep(compose),
+  assert.deepEqual(p.check, composeConfigStep(compose));
+  assert.deepEqual(p.fetch, [
     pullStep('registry.local/eqmd:v2', undefined),
     preDeployStep(compose, 'EQMD_IMAGE', 'registry.local/eqmd:v2', 'eqmd', 'python manage.py check'),
   ]);

@@ -28,8 +28,12 @@ export interface DeployPlan {
   /** The new version, `repository:version`. */
   reference: string;
   envPath: string;
-  /** Checks that change nothing: a failure of one refuses the deploy with the host untouched. */
-  before: Step[];
+  /**
+   * Checks that change nothing: a failure of one refuses the deploy with the host untouched. The
+   * configuration check runs beside the fetch (the pull, then the pre-deploy command in the new image).
+   */
+  check: Step;
+  fetch: Step[];
   /** Read-only: the new image's Django lists the migrations it would apply (null: no database). */
   classify: Step | null;
   /** blue-green: the candidate started beside production, verified on the staging port, removed. */
@@ -70,8 +74,8 @@ export function planDeploy(settings: Settings, facts: Facts): DeployPlan {
     previousImage,
     reference,
     envPath,
-    before: [
-      composeConfigStep(t),
+    check: composeConfigStep(t),
+    fetch: [
       pullStep(reference, login),
       ...(d.preDeployCommand
         ? [preDeployStep(t, app.imageVariable, reference, app.service, d.preDeployCommand)]

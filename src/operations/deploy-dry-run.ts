@@ -46,7 +46,7 @@ export async function deployDryRun(
   const c = plan.candidate;
   return [
     'Checks before anything changes:',
-    formatPlan([...plan.before, ...(plan.classify ? [plan.classify] : [])]),
+    formatPlan([plan.check, ...plan.fetch, ...(plan.classify ? [plan.classify] : [])]),
     ...(plan.classify
       ? [
           `then the migrations are classified (compatible, breaks-old-writes, destructive, irreversible); migration-policy ${d.migrationPolicy}${d.migrationPolicy === 'allow' ? ' refuses none, so this runs beside the backup below' : ' refuses the deploy here on a match, before the backup'}.`,

@@ -106,28 +106,36 @@ export async function verifyContainer(
   // The operator's commands run in the app and print the app's text: checks are named by role or
   // index (a command's text can hold a secret or a patient's id), their output is kept apart. The
   // static-files check is this action's own script: its output (the missing names) is a detail.
-  const run = async (check: string, command: string, appCommand = true): Promise<void> => {
-    if (!runnable) {
-      checks.push({ check, ok: false, detail: 'not run: the service is not healthy' });
-      return;
-    }
+  const run = async (check: string, command: string, appCommand = true): Promise<Check> => {
+    if (!runnable) return { check, ok: false, detail: 'not run: the service is not healthy' };
     const r = await host.exec(command);
     const tail = (r.stderr || r.stdout.toString()).trim().split('\n').slice(-20);
     if (r.code !== 0 && appCommand && tail.join('')) commands.push({ check, output: tail.join('\n') });
     const detail = appCommand ? `exit ${r.code}` : `exit ${r.code}: ${tail.slice(-3).join(' / ')}`;
-    checks.push({ check, ok: r.code === 0, detail: r.code === 0 ? 'passed' : detail });
+    return { check, ok: r.code === 0, detail: r.code === 0 ? 'passed' : detail };
   };
-  if (vs.dbCheckCommand)
-    await run('database check (db-check-command)', inContainer(containerId, vs.dbCheckCommand));
-  if (vs.staticFiles.length) {
-    await run(
-      `static files in ${vs.staticPath}: ${vs.staticFiles.join(', ')}`,
-      staticFilesCommand(containerId, vs.staticPath, vs.staticFiles),
-      false,
-    );
-  }
+  // The database check and the static files only read: they run side by side. The operator's smoke
+  // commands run after them, one at a time, in their order (one may rely on another's write).
+  checks.push(
+    ...(await Promise.all([
+      ...(vs.dbCheckCommand
+        ? [run('database check (db-check-command)', inContainer(containerId, vs.dbCheckCommand))]
+        : []),
+      ...(vs.staticFiles.length
+        ? [
+            run(
+              `static files in ${vs.staticPath}: ${vs.staticFiles.join(', ')}`,
+              staticFilesCommand(containerId, vs.staticPath, vs.staticFiles),
+              false,
+            ),
+          ]
+        : []),
+    ])),
+  );
   for (const [i, smoke] of vs.smokeCommands.entries())
-    await run(`smoke command ${i + 1} of ${vs.smokeCommands.length}`, inContainer(containerId, smoke));
+    checks.push(
+      await run(`smoke command ${i + 1} of ${vs.smokeCommands.length}`, inContainer(containerId, smoke)),
+    );
 
   const healthy = checks.every((c) => c.ok);
   const logTail = healthy
