@@ -4,9 +4,10 @@
  * (and the targets from the issues) for the README. Compose is the real v2 plugin, by hand and through
  * the action (user deploy).
  *
- * - by hand, the same stories: a good deploy (a consistent SQLite copy with the backup API, then the
- *   switch until 200) and a broken one (copy, switch to v3 until its first 500, stop, put the database
- *   back, switch back until 200): the floors;
+ * - by hand, the same stories: a good deploy (what the backup set holds: the image under a tag, a
+ *   consistent SQLite copy with the backup API, the volumes, the env and compose files; then the switch
+ *   until 200) and a broken one (the same backup, switch to v3 until its first 500, stop, put the
+ *   database back, switch back until 200): the floors;
  * - the action's good deploy, and its broken deploy (v3 drops a column, answers 500) with automatic
  *   rollback: total, switch → decision, recovery; SSH connections counted;
  * - the seed's upgrade-then-emergency-rollback flow on the same host (fixed `sleep 10` + 30 × 2 s health
@@ -90,12 +91,22 @@ async function bareSwitch(tag: string): Promise<number> {
   return now() - start;
 }
 
-/** By hand: a consistent copy of the live SQLite file (the backup API), out of the container. */
+/**
+ * By hand, what the action's backup set holds, as fast as an operator with root on the host gets it: the
+ * running image kept under a tag, a consistent copy of the live SQLite file (the backup API) out of the
+ * container, the two volumes archived straight from Docker's directory (the seed's static-files backup
+ * copies that directory), and the env and compose files.
+ */
 function handBackup(): void {
   const c = appContainer();
+  const dir = '/tmp/eqmd-hand-backup';
   sh(
-    `docker exec ${c} python3 -c "import sqlite3; s=sqlite3.connect('/app/database/db.sqlite3'); d=sqlite3.connect('/tmp/hand.sqlite3'); s.backup(d); d.close()" && ` +
-      `docker cp ${c}:/tmp/hand.sqlite3 /tmp/eqmd-hand-backup.sqlite3 && docker exec ${c} rm -f /tmp/hand.sqlite3`,
+    `rm -rf ${dir} && mkdir -p ${dir} && ` +
+      `docker tag "$(docker inspect -f '{{.Image}}' ${c})" eqmd-hand:backup && ` +
+      `docker exec ${c} python3 -c "import sqlite3; s=sqlite3.connect('/app/database/db.sqlite3'); d=sqlite3.connect('/tmp/hand.sqlite3'); s.backup(d); d.close()" && ` +
+      `docker cp ${c}:/tmp/hand.sqlite3 /tmp/eqmd-hand-backup.sqlite3 && docker exec ${c} rm -f /tmp/hand.sqlite3 && ` +
+      `for v in static_files media_files; do tar -C "$(docker volume inspect -f '{{.Mountpoint}}' eqmd-a_$v)" -cf ${dir}/$v.tar .; done && ` +
+      `cp ${a.projectDir}/.env ${a.projectDir}/docker-compose.yml ${dir}/`,
   );
 }
 
@@ -282,16 +293,16 @@ sh(
 );
 const seedEmergencyMs = now() - t3;
 const seedEmergencyEndedOn = await versionNow();
-sh(`docker rmi eqmd:latest eqmd:backup-20240101-000000 >/dev/null 2>&1 || true`);
+sh(`docker rmi eqmd:latest eqmd:backup-20240101-000000 eqmd-hand:backup >/dev/null 2>&1 || true`);
 resetInstance('a');
 
 const floor = median(floorSwitch) + median(floorDb);
 const rows: [string, string][] = [
   ['bare `compose up -d` switch until healthy (floor)', s(median(floorSwitch))],
   ['bare SQLite copy into the volume + restart until healthy (floor)', s(median(floorDb))],
-  ['by hand: good deploy (SQLite copy, switch until 200)', s(median(handGood))],
+  ['by hand: good deploy (image tag, SQLite copy, volumes, env; switch until 200)', s(median(handGood))],
   [
-    'by hand: broken deploy (copy, switch until the first 500, stop, database back, switch back until 200)',
+    'by hand: broken deploy (the same backup, switch until the first 500, stop, database back, switch back until 200)',
     s(median(handBroken)),
   ],
   [
