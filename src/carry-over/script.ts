@@ -23,6 +23,9 @@ with open(replaced, 'rb') as f:
     if hashlib.sha256(f.read()).hexdigest() != expected:
         raise SystemExit('the copy of the replaced database does not match its checksum')
 db = sqlite3.connect('file:' + live, uri=True, isolation_level=None)
+# The copy is not live yet: it is swapped in (and synced) only after this script succeeds. Its journal
+# stays on disk, so a killed carry-over still rolls back on the next open; only the fsyncs are skipped.
+db.execute('PRAGMA synchronous = OFF')
 db.execute('ATTACH DATABASE ? AS old', ('file:' + replaced + '?mode=ro&immutable=1',))
 db.execute('PRAGMA foreign_keys = ON')
 report = {'tables': {}, 'listed': []}
@@ -43,6 +46,27 @@ def columns(schema, table):
 
 def rows(schema, table):
     return db.execute('SELECT count(*) FROM ' + schema + '.' + q(table)).fetchone()[0]
+
+
+def apply(sql, rows, done, refused):
+    # rows: (key, parameters, values only the release has). One statement for them all; when the old
+    # schema refuses one, row by row, so that each refusal is listed and the others are carried.
+    db.execute('SAVEPOINT bulk')
+    try:
+        db.executemany(sql, [p for _, p, _ in rows])
+        db.execute('RELEASE bulk')
+        for k, _, extra in rows:
+            done(k, extra)
+        return
+    except sqlite3.IntegrityError:
+        db.execute('ROLLBACK TO bulk')
+        db.execute('RELEASE bulk')
+    for k, p, extra in rows:
+        try:
+            db.execute(sql, p)
+            done(k, extra)
+        except sqlite3.IntegrityError as e:
+            refused(k, e)
 
 
 def listed(table, key, reason):
@@ -102,38 +126,40 @@ for t in order:
     new_rows = db.execute('SELECT ' + ', '.join(q(c) for c in both + only) + ' FROM old.' + q(t) + ' WHERE '
                           + q(key) + ' NOT IN (SELECT ' + q(key) + ' FROM main.' + q(t) + ') ORDER BY '
                           + q(key)).fetchall()
-    for whole in new_rows:
-        row, extra = whole[:len(both)], whole[len(both):]
-        k = row[both.index(key)]
-        if missing:
-            listed(t, k, 'inserted since; the previous version needs a value for ' + ', '.join(missing))
-            continue
-        try:
-            db.execute('INSERT INTO main.' + q(t) + ' (' + cols + ') VALUES (' + ', '.join('?' * len(both)) + ')', row)
-            report['tables'][t]['inserted'] += 1
-            inserted.setdefault(t, set()).add(k)
-            lost = [c for c, value in zip(only, extra) if value is not None]
-            if lost:
-                listed(t, k, 'inserted since, carried without ' + ', '.join(lost)
-                       + ': the previous version has no such column (the values are in the snapshot)')
-        except sqlite3.IntegrityError as e:
-            listed(t, k, 'inserted since; the previous schema refuses it: ' + str(e))
+
+    def was_inserted(k, extra):
+        report['tables'][t]['inserted'] += 1
+        inserted.setdefault(t, set()).add(k)
+        lost = [c for c, value in zip(only, extra) if value is not None]
+        if lost:
+            listed(t, k, 'inserted since, carried without ' + ', '.join(lost)
+                   + ': the previous version has no such column (the values are in the snapshot)')
+
+    if missing:
+        for whole in new_rows:
+            listed(t, whole[both.index(key)], 'inserted since; the previous version needs a value for '
+                   + ', '.join(missing))
+    else:
+        apply('INSERT INTO main.' + q(t) + ' (' + cols + ') VALUES (' + ', '.join('?' * len(both)) + ')',
+              [(whole[both.index(key)], whole[:len(both)], whole[len(both):]) for whole in new_rows],
+              was_inserted,
+              lambda k, e: listed(t, k, 'inserted since; the previous schema refuses it: ' + str(e)))
     if values:
         changed = db.execute('SELECT o.' + q(key) + ', ' + ', '.join('o.' + q(c) for c in values + only)
                              + ' FROM old.' + q(t) + ' o JOIN main.' + q(t) + ' m ON o.' + q(key) + ' = m.'
                              + q(key) + ' WHERE ' + differ).fetchall()
-        for whole in changed:
-            row, extra = whole[:1 + len(values)], whole[1 + len(values):]
-            try:
-                db.execute('UPDATE main.' + q(t) + ' SET ' + ', '.join(q(c) + ' = ?' for c in values)
-                           + ' WHERE ' + q(key) + ' = ?', row[1:] + row[:1])
-                report['tables'][t]['updated'] += 1
-                lost = [c for c, value in zip(only, extra) if value is not None]
-                if lost:
-                    listed(t, row[0], 'updated since, carried without ' + ', '.join(lost)
-                           + ': the previous version has no such column (the values are in the snapshot)')
-            except sqlite3.IntegrityError as e:
-                listed(t, row[0], 'updated since; the previous schema refuses it: ' + str(e))
+
+        def was_updated(k, extra):
+            report['tables'][t]['updated'] += 1
+            lost = [c for c, value in zip(only, extra) if value is not None]
+            if lost:
+                listed(t, k, 'updated since, carried without ' + ', '.join(lost)
+                       + ': the previous version has no such column (the values are in the snapshot)')
+
+        apply('UPDATE main.' + q(t) + ' SET ' + ', '.join(q(c) + ' = ?' for c in values) + ' WHERE ' + q(key) + ' = ?',
+              [(whole[0], whole[1:1 + len(values)] + whole[:1], whole[1 + len(values):]) for whole in changed],
+              was_updated,
+              lambda k, e: listed(t, k, 'updated since; the previous schema refuses it: ' + str(e)))
 for t in reversed(order):
     if t in keys:
         report['tables'][t]['deleted'] = db.execute(
