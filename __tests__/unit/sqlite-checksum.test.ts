@@ -33,7 +33,7 @@ test('the SQLite step copies the database out and syncs it, and hashes nothing o
   assert.ok(
     step.command.endsWith(
       `\ndocker exec c1 sh -c '\\''cat -- "$1" && rm -f -- "$1"'\\'' sh /tmp/eqmd-rollback-${ID}.sqlite3` +
-        ` > /srv/eqmd/backups/.tmp-${ID}/database.sqlite3\ncopied=1\nsync /srv/eqmd/backups/.tmp-${ID}/database.sqlite3'`,
+        ` > /srv/eqmd/backups/.tmp-${ID}/database.sqlite3\ntrap - EXIT\nsync /srv/eqmd/backups/.tmp-${ID}/database.sqlite3'`,
     ),
     step.command.slice(-300),
   );

@@ -26,14 +26,12 @@ export function sqliteStep(
   const inContainer = `/tmp/eqmd-rollback-${id}.sqlite3`;
   const dest = `${p.tmp}/database.sqlite3`;
   const containerId = target.running ? target.containerId : helperName(id);
-  // Removed by the last exec on success; by the trap when the script stops before it.
   const cleanup = target.running
-    ? `[ "$copied" = 1 ] || ${argv('docker', 'exec', containerId, 'rm', '-f', inContainer)} >/dev/null 2>&1 || true`
+    ? `${argv('docker', 'exec', containerId, 'rm', '-f', inContainer)} >/dev/null 2>&1 || true`
     : `docker rm -f ${helperName(id)} >/dev/null 2>&1 || true`;
   return {
     title: `Copy the SQLite database ${sqlitePath} with the backup API and verify the copy`,
     command: bashScript([
-      'copied=0',
       // The trap first: a helper created by a `docker run` cut short is removed too.
       `trap ${quote(cleanup)} EXIT`,
       ...(target.running ? [] : [startHelperCommand(owner, target.containerId, target.image)]),
@@ -42,7 +40,8 @@ export function sqliteStep(
       `report=$(${argv('docker', 'exec', '-i', containerId, 'sh', '-c', FIND_PYTHON_AND_RUN, 'sh', sqlitePath, inContainer)} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
       `echo "report=$report"`,
       `${argv('docker', 'exec', containerId, 'sh', '-c', 'cat -- "$1" && rm -f -- "$1"', 'sh', inContainer)} > ${quote(dest)}`,
-      'copied=1',
+      // The exec that streamed the copy out removed it: no cleanup left for the app container.
+      ...(target.running ? ['trap - EXIT'] : []),
       `sync ${quote(dest)}`,
     ]),
   };
