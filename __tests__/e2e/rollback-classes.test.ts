@@ -134,6 +134,12 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
         i,
         `UPDATE records_patient SET ward_ref_id = (SELECT id FROM records_ward WHERE name = 'ward-written-by-v11-${tag}') WHERE name = 'written-by-v11-${tag}'`,
       );
+      // Through v11 too: a patient of the set renamed (one in ward north, a value the split dropped),
+      // another deleted.
+      const renamed = sql(i, 'SELECT min(id) FROM records_patient');
+      const gone = sql(i, "SELECT max(id) FROM records_patient WHERE name NOT LIKE 'written-by-%'");
+      sql(i, `UPDATE records_patient SET name = 'renamed-by-v11-${tag}' WHERE id = ${renamed}`);
+      sql(i, `DELETE FROM records_patient WHERE id = ${gone}`);
       const r = await run(i, { command: 'rollback' });
       ok(r);
       assert.equal(await servedVersion(i), 'v2');
@@ -144,9 +150,15 @@ describe('rollback by plan, per class, on SQLite and PostgreSQL', () => {
         /records\.0003_split_ward \(irreversible.*cannot be undone without losing values/,
       );
       const t = i.database === 'sqlite' ? 'records_patient' : 'public\\.records_patient';
-      assert.match(r.summary, new RegExp(`carried over: ${t} 1 inserted`));
-      assert.equal(count(i), before + 1);
+      assert.match(r.summary, new RegExp(`carried over: ${t} 1 inserted, 1 updated, 1 deleted`));
+      assert.equal(count(i), before, 'one patient written, one deleted through v11');
       assert.equal(count(i, `name = 'written-by-v11-${tag}'`), 1, 'the row written through v11 is live');
+      assert.equal(count(i, `id = ${gone}`), 0, 'the patient deleted through v11 stays deleted');
+      assert.equal(
+        sql(i, `SELECT name || ' ' || ward FROM records_patient WHERE id = ${renamed}`),
+        `renamed-by-v11-${tag} north`,
+        'the update is carried, and the ward the split dropped is back on that row',
+      );
       assert.equal(count(i, "ward = 'north'"), north, 'the values the split dropped are back');
       // What could not be carried is listed on the host with its reason, not guessed.
       const report = readFileSync(join(i.projectDir, 'backups', manifestOf(r).id, 'carry-over.json'), 'utf8');

@@ -2,12 +2,13 @@ import type { Step } from '../backup/steps.js';
 import { planDeploy } from '../deploy/plan.js';
 import type { DeployOptions, DeployOutcome, DeployResult } from '../deploy/result.js';
 import { RefusedError } from '../errors.js';
-import { deferredLog, type Log } from '../log.js';
+import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
 import { deployRollbackPoint } from '../rerun.js';
 import { backup } from './backup.js';
+import { checkAndFetch } from './deploy-checks.js';
 import { afterFailedCandidate, tryCandidate } from './deploy-candidate.js';
 import { zeroDowntimeSwitch } from './zero-downtime/switch.js';
 import { behindProxy } from './proxy.js';
@@ -44,27 +45,8 @@ export async function deploy(
     return { dryRun: true, plan: text };
   }
 
-  // Until the backup exists nothing has changed: any failure here leaves the host untouched. The
-  // configuration is checked beside the pull (its log is said after the pull's); a failure of the check
-  // is reported first, as when it ran first.
-  const refused = (s: Step, err: unknown) =>
-    new RefusedError(`${s.title} failed; nothing was changed on the host.\n${(err as Error).message}`);
-  const checkLog = deferredLog();
-  const checked = runGroupedStep(host, checkLog.log, plan.check).then(
-    () => null,
-    (err: unknown) => refused(plan.check, err),
-  );
-  let fetchFailed: RefusedError | null = null;
-  for (const s of plan.fetch) {
-    fetchFailed = await step(s).then(
-      () => null,
-      (err: unknown) => refused(s, err),
-    );
-    if (fetchFailed) break;
-  }
-  const checkFailed = await checked;
-  await checkLog.replay(log);
-  if (checkFailed ?? fetchFailed) throw checkFailed ?? fetchFailed;
+  // Until the backup exists nothing has changed: any failure here leaves the host untouched.
+  await checkAndFetch(host, log, plan);
   const classification = plan.classify
     ? await startClassification(host, log, d, reference, plan.classify)
     : null;
