@@ -35,7 +35,7 @@ export async function uploadFiles(opts: {
 
   try {
     // Loaded here, not at start: the client and its storage SDK are most of the bundle, and loading them
-    // cost every run about 0.4 s before its first step (a run without the runtime never needs them).
+    // cost every run about 0.3 s before its first step (a run without the runtime never needs them).
     const { DefaultArtifactClient } = await import(/* webpackMode: "eager" */ '@actions/artifact');
     const res = await new DefaultArtifactClient().uploadArtifact(
       opts.name,

@@ -32,8 +32,8 @@ const TERMINAL_GUARD = `if [ -t 0 ] || [ -t 1 ]; then echo "eqmd-rollback: this 
  * When the SSH connection dies (runner killed, network cut), sshd goes, but a non-interactive
  * session's processes keep running: a half-done restore would go on racing the re-run. This watchdog
  * finds the sshd process serving this command and, when it is gone (or a zombie) while the script
- * still runs, kills the script's whole process group; the script's EXIT traps still run. Its descriptors are detached so the channel
- * closes as soon as the script ends.
+ * still runs, kills the script's whole process group; the script's EXIT traps still run. Its
+ * descriptors are detached so the channel closes as soon as the script ends.
  */
 const ORPHAN_WATCHDOG = [
   'eqmd_sshd=$PPID',

@@ -48,25 +48,35 @@ def rows(schema, table):
     return db.execute('SELECT count(*) FROM ' + schema + '.' + q(table)).fetchone()[0]
 
 
-def apply(sql, rows, done, refused):
-    # rows: (key, parameters, values only the release has). One statement for them all; when the old
-    # schema refuses one, row by row, so that each refusal is listed and the others are carried.
+def carry(t, kind, only, sql, rows):
+    # rows: (key, parameters, its values in the columns only the release has, named by only). kind:
+    # 'inserted' or 'updated', the report's count and the reasons' word. One statement for them all;
+    # when the old schema refuses one, row by row, so that each refusal is listed and the others are
+    # carried. Returns the keys carried.
+    def done(k, extra):
+        report['tables'][t][kind] += 1
+        lost = [c for c, value in zip(only, extra) if value is not None]
+        if lost:
+            listed(t, k, kind + ' since, carried without ' + ', '.join(lost)
+                   + ': the previous version has no such column (the values are in the snapshot)')
+        return k
+
     db.execute('SAVEPOINT bulk')
     try:
         db.executemany(sql, [p for _, p, _ in rows])
         db.execute('RELEASE bulk')
-        for k, _, extra in rows:
-            done(k, extra)
-        return
+        return [done(k, extra) for k, _, extra in rows]
     except sqlite3.IntegrityError:
         db.execute('ROLLBACK TO bulk')
         db.execute('RELEASE bulk')
+    carried = []
     for k, p, extra in rows:
         try:
             db.execute(sql, p)
-            done(k, extra)
+            carried.append(done(k, extra))
         except sqlite3.IntegrityError as e:
-            refused(k, e)
+            listed(t, k, kind + ' since; the previous schema refuses it: ' + str(e))
+    return carried
 
 
 def listed(table, key, reason):
@@ -126,40 +136,22 @@ for t in order:
     new_rows = db.execute('SELECT ' + ', '.join(q(c) for c in both + only) + ' FROM old.' + q(t) + ' WHERE '
                           + q(key) + ' NOT IN (SELECT ' + q(key) + ' FROM main.' + q(t) + ') ORDER BY '
                           + q(key)).fetchall()
-
-    def was_inserted(k, extra):
-        report['tables'][t]['inserted'] += 1
-        inserted.setdefault(t, set()).add(k)
-        lost = [c for c, value in zip(only, extra) if value is not None]
-        if lost:
-            listed(t, k, 'inserted since, carried without ' + ', '.join(lost)
-                   + ': the previous version has no such column (the values are in the snapshot)')
-
     if missing:
         for whole in new_rows:
             listed(t, whole[both.index(key)], 'inserted since; the previous version needs a value for '
                    + ', '.join(missing))
     else:
-        apply('INSERT INTO main.' + q(t) + ' (' + cols + ') VALUES (' + ', '.join('?' * len(both)) + ')',
-              [(whole[both.index(key)], whole[:len(both)], whole[len(both):]) for whole in new_rows],
-              was_inserted,
-              lambda k, e: listed(t, k, 'inserted since; the previous schema refuses it: ' + str(e)))
+        inserted.setdefault(t, set()).update(carry(
+            t, 'inserted', only,
+            'INSERT INTO main.' + q(t) + ' (' + cols + ') VALUES (' + ', '.join('?' * len(both)) + ')',
+            [(whole[both.index(key)], whole[:len(both)], whole[len(both):]) for whole in new_rows]))
     if values:
         changed = db.execute('SELECT o.' + q(key) + ', ' + ', '.join('o.' + q(c) for c in values + only)
                              + ' FROM old.' + q(t) + ' o JOIN main.' + q(t) + ' m ON o.' + q(key) + ' = m.'
                              + q(key) + ' WHERE ' + differ).fetchall()
-
-        def was_updated(k, extra):
-            report['tables'][t]['updated'] += 1
-            lost = [c for c, value in zip(only, extra) if value is not None]
-            if lost:
-                listed(t, k, 'updated since, carried without ' + ', '.join(lost)
-                       + ': the previous version has no such column (the values are in the snapshot)')
-
-        apply('UPDATE main.' + q(t) + ' SET ' + ', '.join(q(c) + ' = ?' for c in values) + ' WHERE ' + q(key) + ' = ?',
-              [(whole[0], whole[1:1 + len(values)] + whole[:1], whole[1 + len(values):]) for whole in changed],
-              was_updated,
-              lambda k, e: listed(t, k, 'updated since; the previous schema refuses it: ' + str(e)))
+        carry(t, 'updated', only,
+              'UPDATE main.' + q(t) + ' SET ' + ', '.join(q(c) + ' = ?' for c in values) + ' WHERE ' + q(key) + ' = ?',
+              [(whole[0], whole[1:1 + len(values)] + whole[:1], whole[1 + len(values):]) for whole in changed])
 for t in reversed(order):
     if t in keys:
         report['tables'][t]['deleted'] = db.execute(
