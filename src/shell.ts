@@ -37,8 +37,14 @@ const TERMINAL_GUARD = `if [ -t 0 ] || [ -t 1 ]; then echo "eqmd-rollback: this 
  */
 const ORPHAN_WATCHDOG = [
   'eqmd_sshd=$PPID',
-  // Up the parent chain to the sshd process (field 4 of /proc/PID/stat is the parent's PID).
-  `while [ "$eqmd_sshd" -gt 1 ] && case "$(cat "/proc/$eqmd_sshd/comm" 2>/dev/null)" in sshd*) false;; *) true;; esac; do eqmd_sshd=$(sed 's/.*) [A-Za-z] //; s/ .*//' "/proc/$eqmd_sshd/stat" 2>/dev/null || echo 1); done`,
+  // Up the parent chain to the sshd process (the field after the state in /proc/PID/stat is the
+  // parent's PID). Builtins only: on a slow host every fork costs, and every command runs this walk.
+  'while [ "$eqmd_sshd" -gt 1 ]; do',
+  '  { read -r eqmd_comm < "/proc/$eqmd_sshd/comm"; } 2>/dev/null || eqmd_comm=',
+  '  case "$eqmd_comm" in sshd*) break ;; esac',
+  `  { read -r eqmd_stat < "/proc/$eqmd_sshd/stat"; } 2>/dev/null || eqmd_stat='x) X 1'`,
+  '  eqmd_stat=${eqmd_stat##*) }; eqmd_stat=${eqmd_stat#* }; eqmd_sshd=${eqmd_stat%% *}',
+  'done',
   'if [ "$eqmd_sshd" -gt 1 ]; then',
   // Field 3 is the state: Z is a dead sshd its parent has not reaped yet. The loop ends with the script
   // ($$ is the script's shell, in the subshell too): one connection serves the whole run, and a watchdog
