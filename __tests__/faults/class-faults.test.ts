@@ -17,7 +17,7 @@ import { fault } from './fault.js';
 import { backupDirOf, healthStatus, instanceInputs, liveNames, setProblems, volumePath } from './inject.js';
 
 const h = testHost();
-const { a, b } = h.instances;
+const { a } = h.instances;
 const ok = (r: ActionRun) => assert.equal(r.code, 0, r.stdout.slice(-3000));
 const run = (i: Instance, inputs: Record<string, string>) => runAction({ ...instanceInputs(i), ...inputs });
 
@@ -107,12 +107,11 @@ describe('rows written after a deploy, per migration class', () => {
         }),
       );
     }
-    // Automatic: the deploy's own smoke test writes through the release, then fails it.
-    for (const i of [a, b]) {
-      if (i === b) {
-        resetInstance('b');
-        ok(await run(b, { command: 'deploy', version: 'v2' }));
-      }
+    // Automatic: the deploy's own smoke test writes through the release, then fails it. On SQLite
+    // here; rollback-classes.test.ts runs the same story per class on PostgreSQL too (a second
+    // instance here cost CI a reset and a deploy for a story the suite already tells).
+    {
+      const i = a;
       const before = liveNames(i);
       const write =
         "python -c \"import urllib.request as u; u.urlopen(u.Request('http://127.0.0.1:8000/records/', data=b'name=written-by-smoke-test'))\"";
