@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readSpace, spaceProblems } from '../../src/restore/space.js';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSpace, restoreSpaceStep, spaceProblems } from '../../src/restore/space.js';
 
 const MiB = 1 << 20;
 
@@ -52,4 +56,32 @@ test('what the host printed is read like input: numbers only, else not measured'
     ['', { backupFreeKb: null, dbFreeKb: null, liveBytes: null }],
   ];
   for (const [out, want] of table) assert.deepEqual(readSpace(out), want, out);
+});
+
+test('the SQLite measure runs under a real shell: free space and the live file with its WAL, one exec', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eqmd-space-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // A stand-in `docker exec CONTAINER CMD…` that runs CMD here and counts the execs.
+  writeFileSync(join(bin, 'docker'), `#!/bin/sh\necho x >> ${dir}/execs\nshift 2\nexec "$@"\n`);
+  chmodSync(join(bin, 'docker'), 0o755);
+  mkdirSync(join(dir, 'db'));
+  writeFileSync(join(dir, 'db', 'db.sqlite3'), Buffer.alloc(3000));
+  writeFileSync(join(dir, 'db', 'db.sqlite3-wal'), Buffer.alloc(500));
+  const measure = (path: string) => {
+    const s = restoreSpaceStep(dir, { kind: 'sqlite', container: 'c', path });
+    return readSpace(
+      execFileSync('sh', ['-c', s.command], {
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      }),
+    );
+  };
+  const m = measure(join(dir, 'db', 'db.sqlite3'));
+  assert.equal(m.liveBytes, 3500);
+  assert.ok(m.dbFreeKb !== null && m.dbFreeKb > 0, JSON.stringify(m));
+  assert.ok(m.backupFreeKb !== null && m.backupFreeKb > 0, 'the backup dir');
+  assert.equal(readFileSync(join(dir, 'execs'), 'utf8'), 'x\n', 'one exec in the container');
+  // A directory that does not exist: its free space is not measured, never guessed.
+  assert.equal(measure(join(dir, 'gone', 'db.sqlite3')).dbFreeKb, null);
 });

@@ -2,13 +2,8 @@ import { argv, bashScript, quote } from '../shell.js';
 import { helperName, startHelperCommand, type HelperOwner } from './helper-containers.js';
 import type { SetPaths } from './set-paths.js';
 import { SQLITE_COPY_PY } from './sqlite-copy.js';
+import { pythonExec } from './python-exec.js';
 import type { Step } from './steps.js';
-
-/** Runs the Python script on stdin with the container's python3 (or python), its arguments passed on. */
-const FIND_PYTHON_AND_RUN =
-  'py=$(command -v python3 || command -v python) || ' +
-  "{ echo 'no python in the app container: cannot use the SQLite backup API' >&2; exit 3; }; " +
-  'exec "$py" - "$@"';
 
 /**
  * SQLite through the backup API inside the app container (or, when the service is stopped, a helper
@@ -37,7 +32,7 @@ export function sqliteStep(
       ...(target.running ? [] : [startHelperCommand(owner, target.containerId, target.image)]),
       // The script is part of this command's text (a heredoc), not stdin: a cut connection cannot
       // hand Python half a program. Python is found in the same exec that runs it (each exec costs).
-      `report=$(${argv('docker', 'exec', '-i', containerId, 'sh', '-c', FIND_PYTHON_AND_RUN, 'sh', sqlitePath, inContainer)} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
+      `report=$(${pythonExec(containerId, [sqlitePath, inContainer])} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
       `echo "report=$report"`,
       `${argv('docker', 'exec', containerId, 'sh', '-c', 'cat -- "$1" && rm -f -- "$1"', 'sh', inContainer)} > ${quote(dest)}`,
       // The exec that streamed the copy out removed it: no cleanup left for the app container.

@@ -1,3 +1,4 @@
+import { pythonExec } from '../backup/python-exec.js';
 import { argv, quote } from '../shell.js';
 import { CARRY_OVER_PY } from './script.js';
 
@@ -47,7 +48,7 @@ export function sqliteCarryOverLines(helper: string, live: string, x: SqliteCarr
     `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', copy)} < ${quote(x.replacedFile)}`,
     // Mode 0600 before a byte is written: a default ACL on the project dir would widen the umask's.
     `install -m 600 /dev/null ${quote(part)}`,
-    `if err=$(${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(live, copy, x.replacedSha256)} 2>&1 >${quote(part)} <<'PY'\n${CARRY_OVER_PY}\nPY\n); then`,
+    `if err=$(${pythonExec(helper, [live, copy, x.replacedSha256])} 2>&1 >${quote(part)} <<'PY'\n${CARRY_OVER_PY}\nPY\n); then`,
     // Python's last line: the exception, or the script's own reason.
     ...carryOutcomeLines(quote(part), quote(x.report), `"$(printf '%s\\n' "$err" | tail -n 1)"`),
   ];

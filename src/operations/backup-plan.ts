@@ -7,6 +7,7 @@ import type { Step } from '../backup/steps.js';
 import { volumeStep, type VolumeToArchive } from '../backup/volume-step.js';
 import { inProject } from '../compose.js';
 import { RefusedError } from '../errors.js';
+import type { ContainerInfo } from '../docker-api.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
@@ -49,30 +50,17 @@ export async function planBackup(
   }
 
   const wantsPostgresService = (b.database === 'auto' || b.database === 'postgres') && !b.databaseUrl;
-  const pgContainers = wantsPostgresService
-    ? await host.docker.serviceContainers(facts.project, b.postgresService)
-    : [];
+  const mayBeSqlite = (b.database === 'sqlite' || (b.database === 'auto' && !b.databaseUrl)) && container;
+  // Both looks at once when the SQLite one is a cheap exec in the running container; a stopped one
+  // needs a helper container, started only when no PostgreSQL service answers for the database.
+  const sqliteTest = () => (container ? sqliteFileExists(host, container, image.id, b.sqlitePath) : false);
+  const [pgContainers, sqliteEarly] = await Promise.all([
+    wantsPostgresService ? host.docker.serviceContainers(facts.project, b.postgresService) : [],
+    mayBeSqlite && container.running ? sqliteTest() : null,
+  ]);
   const postgres = pgContainers.find((c) => c.running) ?? null;
-  let sqliteExists = false;
-  if ((b.database === 'sqlite' || (b.database === 'auto' && !postgres && !b.databaseUrl)) && container) {
-    const test = container.running
-      ? argv('docker', 'exec', container.id, 'test', '-f', b.sqlitePath)
-      : argv(
-          'docker',
-          'run',
-          '--rm',
-          '--network',
-          'none',
-          '--volumes-from',
-          container.id,
-          '--entrypoint',
-          'test',
-          image.id,
-          '-f',
-          b.sqlitePath,
-        );
-    sqliteExists = (await host.exec(test)).code === 0;
-  }
+  const sqliteExists =
+    mayBeSqlite && (b.database === 'sqlite' || !postgres) ? (sqliteEarly ?? (await sqliteTest())) : false;
   const decision = decideDatabase(b, container, postgres, sqliteExists);
   if (!decision.ok) throw new RefusedError(decision.why);
   const database = decision.target;
@@ -151,4 +139,29 @@ async function chooseVolumes(
     chosen.push({ name: found, mountpoint: mounts.find((m) => m.name === found)?.destination ?? '' });
   }
   return chosen;
+}
+
+async function sqliteFileExists(
+  host: RemoteHost,
+  container: ContainerInfo,
+  imageId: string,
+  path: string,
+): Promise<boolean> {
+  const test = container.running
+    ? argv('docker', 'exec', container.id, 'test', '-f', path)
+    : argv(
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--volumes-from',
+        container.id,
+        '--entrypoint',
+        'test',
+        imageId,
+        '-f',
+        path,
+      );
+  return (await host.exec(test)).code === 0;
 }

@@ -10,14 +10,16 @@ const refused = (s: Step, err: unknown) =>
 
 /**
  * The deploy's checks that change nothing: the compose configuration beside the fetch (the pull, then
- * the pre-deploy command in the new image), the check's log said after the fetch's. A failure refuses
- * the deploy with the host untouched; a failed configuration check is reported first, as when it ran
- * first.
+ * the pre-deploy command in the new image), the check's log said after the fetch's. `afterFetch`
+ * starts as soon as the fetch succeeded, still beside the check: it needs the new image and nothing
+ * else (the classification of its migrations). A failure refuses the deploy with the host untouched;
+ * a failed configuration check is reported first, as when it ran first.
  */
 export async function checkAndFetch(
   host: RemoteHost,
   log: Log,
   plan: Pick<DeployPlan, 'check' | 'fetch'>,
+  afterFetch: () => Promise<void> = async () => {},
 ): Promise<void> {
   const checkLog = deferredLog();
   const checked = runGroupedStep(host, checkLog.log, plan.check).then(
@@ -32,7 +34,14 @@ export async function checkAndFetch(
     );
     if (fetchFailed) break;
   }
+  const afterFailed = fetchFailed
+    ? null
+    : await afterFetch().then(
+        () => null,
+        (err: unknown) => err,
+      );
   const checkFailed = await checked;
   await checkLog.replay(log);
   if (checkFailed ?? fetchFailed) throw checkFailed ?? fetchFailed;
+  if (afterFailed) throw afterFailed;
 }

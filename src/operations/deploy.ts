@@ -15,7 +15,7 @@ import { behindProxy } from './proxy.js';
 import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
-import { startClassification } from './migrations.js';
+import { startClassification, type Classification } from './migrations.js';
 import { whyRestoreCannotRun } from './restore.js';
 import { recoverFailedDeploy } from './recover.js';
 import { runGroupedStep } from './run-step.js';
@@ -46,10 +46,16 @@ export async function deploy(
   }
 
   // Until the backup exists nothing has changed: any failure here leaves the host untouched.
-  await checkAndFetch(host, log, plan);
-  const classification = plan.classify
-    ? await startClassification(host, log, d, reference, plan.classify)
-    : null;
+  // The classification starts once the image is pulled, beside the configuration check.
+  const started: { c: Classification | null } = { c: null };
+  await checkAndFetch(host, log, plan, async () => {
+    if (plan.classify) started.c = await startClassification(host, log, d, reference, plan.classify);
+  }).catch(async (err: unknown) => {
+    // A listing still running (policy allow) is not left behind the lock.
+    await started.c?.report;
+    throw err;
+  });
+  const classification = started.c;
   // A re-run after an interrupted attempt rolls back to where that attempt started, not to the
   // half-changed state it left (which the backup below still keeps).
   const resumeFrom =

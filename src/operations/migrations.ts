@@ -71,13 +71,19 @@ export async function classifyRelease(
  * runs beside the backup (both only read the database) and its log is said afterwards, in one piece
  * (`said`); under any other policy it runs to its end first: a refusal comes before anything is written.
  */
+export interface Classification {
+  report: Promise<MigrationReport | null>;
+  /** Says the classification's log, once it ended. */
+  said(): Promise<void>;
+}
+
 export async function startClassification(
   host: RemoteHost,
   log: Log,
   d: Pick<DeploySettings, 'migrationPolicy'>,
   reference: string,
   step: Step,
-): Promise<{ report: Promise<MigrationReport | null>; said(): Promise<void> }> {
+): Promise<Classification> {
   if (d.migrationPolicy !== 'allow') {
     const report = Promise.resolve(await classifyRelease(host, log, d, reference, step));
     return { report, said: async () => {} };

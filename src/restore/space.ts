@@ -23,9 +23,11 @@ export function restoreSpaceStep(backupDir: string, t: SpaceTarget): Step {
   const lines =
     t.kind === 'sqlite'
       ? [
-          `echo "db_free_kb=$(${argv('docker', 'exec', t.container, 'df', '-Pk', '--', t.path.replace(/\/[^/]*$/, '') || '/')} 2>/dev/null | ${AVAILABLE_KB} || true)"`,
-          // The live file and its WAL: what the snapshot copies.
-          `echo "live_bytes=$(${argv('docker', 'exec', t.container, 'sh', '-c', 'cat -- "$1" "$1-wal" 2>/dev/null | wc -c', 'sh', t.path)} || true)"`,
+          // One exec for both (each costs a process in the container): the free space where the
+          // database's directory is, then the live file and its WAL, what the snapshot copies.
+          `eqmd_db=$(${argv('docker', 'exec', t.container, 'sh', '-c', 'df -Pk -- "$1" 2>/dev/null; echo "live_bytes=$(cat -- "$2" "$2-wal" 2>/dev/null | wc -c)"', 'sh', t.path.replace(/\/[^/]*$/, '') || '/', t.path)} || true)`,
+          `echo "db_free_kb=$(printf '%s\\n' "$eqmd_db" | ${AVAILABLE_KB})"`,
+          `printf '%s\\n' "$eqmd_db" | grep '^live_bytes=' || echo live_bytes=`,
         ]
       : [
           ...pgPrelude(t.target),

@@ -1,5 +1,6 @@
 import type { Step } from '../backup/steps.js';
 import { helperStartLines } from '../backup/helper-containers.js';
+import { pythonExec } from '../backup/python-exec.js';
 import { argv, bashScript, quote } from '../shell.js';
 import { SQLITE_VERIFY_PY } from './sqlite-verify.js';
 import { sqliteCarryOverLines, type SqliteCarry } from '../carry-over/step.js';
@@ -41,8 +42,7 @@ export function sqliteRestoreStep(x: {
       // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
       argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*', 'sh', dir),
       `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
-      `py=$(${argv('docker', 'exec', helper, 'sh', '-c', 'command -v python3 || command -v python')})`,
-      `${argv('docker', 'exec', '-i', helper)} "$py" - ${argv(tmp, JSON.stringify(x.expected))} <<'PY'\n${SQLITE_VERIFY_PY}\nPY`,
+      `${pythonExec(helper, [tmp, JSON.stringify(x.expected)])} <<'PY'\n${SQLITE_VERIFY_PY}\nPY`,
       ...(x.carryOver ? sqliteCarryOverLines(helper, tmp, x.carryOver) : []),
       argv('docker', 'exec', helper, 'sh', '-c', swap, 'sh', x.sqlitePath, tmp, aside),
       `echo ${quote(`aside=${aside}.sqlite3`)}`,
