@@ -30,24 +30,30 @@ export function probeScript(app: AppSettings, backupDir: string): string {
   const backupAbs = inProject(app.projectDir, backupDir);
   const project = app.composeProject ? argv('-p', app.composeProject) : '';
   const envFileArg = app.envFile === '.env' ? '' : argv('--env-file', app.envFile);
+  const inDir = `cd ${quote(app.projectDir)} &&`;
   return bashScript([
-    'echo "hostname=$(hostname)"',
-    'if docker compose version >/dev/null 2>&1; then flavor=v2; elif command -v docker-compose >/dev/null 2>&1; then flavor=v1; else flavor=none; fi',
-    'echo "flavor=$flavor"',
+    // Read, not forked: every process costs on a busy host.
+    '{ read -r eqmd_host < /proc/sys/kernel/hostname; } 2>/dev/null || eqmd_host=$(hostname)',
+    'echo "hostname=$eqmd_host"',
     `if [ -d ${quote(app.projectDir)} ]; then echo project_dir=1; else echo project_dir=0; fi`,
-    `if [ -f ${quote(composePath)} ]; then echo compose_file=1; else echo compose_file=0; fi`,
+    `if [ -f ${quote(composePath)} ]; then echo compose_file=1; files=1; else echo compose_file=0; files=; fi`,
     `if [ -f ${quote(envPath)} ]; then echo env_file=1; else echo env_file=0; fi`,
     // The last assignment wins, as in compose; surrounding quotes are compose syntax, not part of the value.
     'env_value() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$2" | tail -n 1 | sed -e \'s/^"\\(.*\\)"[[:space:]]*$/\\1/\' -e "s/^\'\\(.*\\)\'[[:space:]]*$/\\1/"; }',
     `if [ -f ${quote(envPath)} ]; then echo "image_variable=$(env_value ${quote(app.imageVariable)} ${quote(envPath)})"; echo "env_project=$(env_value COMPOSE_PROJECT_NAME ${quote(envPath)})"; fi`,
     `d=${quote(backupAbs)}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
     `echo "backup_free_kb=$(df -Pk "$d" | awk 'NR==2 {print $4}')"`,
-    `if [ "$flavor" != none ] && [ -f ${quote(composePath)} ]; then`,
-    `  cd ${quote(app.projectDir)}`,
-    `  if [ "$flavor" = v2 ]; then ids=$(docker compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -a -q ${quote(app.service)} 2>/dev/null || true);`,
-    `  else ids=$(docker-compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -q ${quote(app.service)} 2>/dev/null || true); fi`,
-    '  echo "containers=$(printf \'%s\' "$ids" | tr "\\n" " ")"',
+    // The flavour from the compose command the probe needs anyway (each costs a few hundred ms):
+    // `docker compose ps` answering is v2; `version` is asked only when it did not.
+    'flavor=none; ids=',
+    `if [ -n "$files" ] && ids=$(${inDir} docker compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -a -q ${quote(app.service)} 2>/dev/null); then flavor=v2`,
+    'elif docker compose version >/dev/null 2>&1; then flavor=v2; ids=',
+    'elif command -v docker-compose >/dev/null 2>&1; then',
+    '  flavor=v1',
+    `  [ -z "$files" ] || ids=$(${inDir} docker-compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -q ${quote(app.service)} 2>/dev/null || true)`,
     'fi',
+    'echo "flavor=$flavor"',
+    `if [ "$flavor" != none ] && [ -n "$files" ]; then echo "containers=$(printf '%s' "$ids" | tr "\\n" " ")"; fi`,
   ]);
 }
 
