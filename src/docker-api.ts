@@ -45,6 +45,11 @@ export interface DockerApi {
   /** null when the image is not on the host. */
   inspectImage(ref: string): Promise<ImageInfo | null>;
   volumeExists(name: string): Promise<boolean>;
+  /**
+   * Whether `path` in the container, running or stopped, is there and not a directory: the engine's
+   * archive stat (it mounts a stopped container's volumes), so no process or helper container runs.
+   */
+  fileExists(id: string, path: string): Promise<boolean>;
   /** Stops a container (SIGTERM, then SIGKILL after the timeout), as `compose stop` does for each. */
   stopContainer(id: string, timeoutSeconds: number): Promise<void>;
   /** Starts an existing container as it was created (no recreate). */
@@ -129,6 +134,25 @@ export function dockerApiFrom(docker: Docker): DockerApi {
         .getContainer(id)
         .logs({ stdout: true, stderr: true, tail: lines, follow: false })) as Buffer;
       return demultiplex(raw);
+    },
+    async fileExists(id, path) {
+      try {
+        const res = (await docker.getContainer(id).infoArchive({ path })) as {
+          headers: Record<string, string | string[] | undefined>;
+          resume?: () => void;
+        };
+        res.resume?.();
+        // Host data, read like input: base64 JSON whose mode is Go's FileMode (bit 31: a directory).
+        const stat = res.headers['x-docker-container-path-stat'];
+        if (typeof stat !== 'string') return false;
+        const { mode } = JSON.parse(Buffer.from(stat, 'base64').toString('utf8')) as { mode?: unknown };
+        return typeof mode === 'number' && Number.isInteger(mode) && mode >= 0 && mode < 2 ** 31;
+      } catch (err) {
+        // 404: no such path (the container itself was just inspected).
+        if ((err as { statusCode?: number }).statusCode === 404) return false;
+        if (err instanceof SyntaxError) return false;
+        throw err;
+      }
     },
     async volumeExists(name) {
       try {

@@ -37,7 +37,6 @@ test('a backup runs its steps in order and writes a verified manifest last', asy
   assert.equal(out.dryRun, false);
   const order = [
     /hostname/,
-    / test -f /,
     /mkdir .*\.tmp-/,
     /docker tag sha256:1111 eqmd-rollback\/eqmd-a:/,
     /report=/,
@@ -154,9 +153,25 @@ test('the image tag, the database copy and the volume archives run side by side;
 });
 
 test('no database found is refused before anything is written', async () => {
-  const host = sqliteHost().on(/ test -f /, { code: 1 });
+  const host = sqliteHost();
+  host.docker.fileExists = async () => false;
   await assert.rejects(backup(host, settings(), silentLog(), opts()), /no database found/);
   assert.ok(!host.ran(/mkdir/));
+});
+
+test('a stopped app container: the database file is looked for without starting anything', async () => {
+  const host = sqliteHost();
+  host.docker.inspectContainer = async () => ({ ...appContainer, running: false, status: 'exited' });
+  const looked: string[] = [];
+  host.docker.fileExists = async (id, path) => {
+    looked.push(`${id}:${path}`);
+    return true;
+  };
+  const out = await backup(host, settings(), silentLog(), opts());
+  assert.ok(!out.dryRun && out.manifest.database.kind === 'sqlite');
+  assert.deepEqual(looked, ['c0ffee:/app/database/db.sqlite3']);
+  // The copy itself needs a helper mounting the volumes; the look before it does not.
+  assert.equal(host.commands.filter((c) => /docker run/.test(c.command)).length, 1, 'one helper: the copy');
 });
 
 test("retention prunes only this project's oldest verified sets, after the new set is in place", async () => {

@@ -23,6 +23,8 @@ export class FakeHost implements RemoteHost {
       },
       inspectImage: async () => null,
       volumeExists: async () => false,
+      // As an unmatched command answers: exit 0, there.
+      fileExists: async () => true,
       logTail: async () => '',
       stopContainer: async () => {},
       startContainer: async () => {},

@@ -19,7 +19,6 @@ export function sqliteHost(existing: Manifest[] = []): FakeHost {
       stdout:
         'hostname=web1\nflavor=v2\nproject_dir=1\ncompose_file=1\nenv_file=1\nimage_variable=registry.local/eqmd:v1\nbackup_free_kb=999999\ncontainers=c0ffee\n',
     })
-    .on(/ test -f /, { code: 0 })
     .on(/report=/, {
       stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { records_patient: 50 }, schema: SHA, sha256: SHA, bytes: 4096 })}\n`,
     })

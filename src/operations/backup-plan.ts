@@ -7,11 +7,9 @@ import type { Step } from '../backup/steps.js';
 import { volumeStep, type VolumeToArchive } from '../backup/volume-step.js';
 import { inProject } from '../compose.js';
 import { RefusedError } from '../errors.js';
-import type { ContainerInfo } from '../docker-api.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
-import { argv } from '../shell.js';
 import type { BackupOptions } from './backup.js';
 import { gatherFacts, type Facts } from './facts.js';
 
@@ -51,16 +49,13 @@ export async function planBackup(
 
   const wantsPostgresService = (b.database === 'auto' || b.database === 'postgres') && !b.databaseUrl;
   const mayBeSqlite = (b.database === 'sqlite' || (b.database === 'auto' && !b.databaseUrl)) && container;
-  // Both looks at once when the SQLite one is a cheap exec in the running container; a stopped one
-  // needs a helper container, started only when no PostgreSQL service answers for the database.
-  const sqliteTest = () => (container ? sqliteFileExists(host, container, image.id, b.sqlitePath) : false);
-  const [pgContainers, sqliteEarly] = await Promise.all([
+  // Both looks at once: the SQLite one is an archive stat of the container, running or not.
+  const [pgContainers, sqliteFound] = await Promise.all([
     wantsPostgresService ? host.docker.serviceContainers(facts.project, b.postgresService) : [],
-    mayBeSqlite && container.running ? sqliteTest() : null,
+    mayBeSqlite ? host.docker.fileExists(container.id, b.sqlitePath) : false,
   ]);
   const postgres = pgContainers.find((c) => c.running) ?? null;
-  const sqliteExists =
-    mayBeSqlite && (b.database === 'sqlite' || !postgres) ? (sqliteEarly ?? (await sqliteTest())) : false;
+  const sqliteExists = sqliteFound && (b.database === 'sqlite' || !postgres);
   const decision = decideDatabase(b, container, postgres, sqliteExists);
   if (!decision.ok) throw new RefusedError(decision.why);
   const database = decision.target;
@@ -139,29 +134,4 @@ async function chooseVolumes(
     chosen.push({ name: found, mountpoint: mounts.find((m) => m.name === found)?.destination ?? '' });
   }
   return chosen;
-}
-
-async function sqliteFileExists(
-  host: RemoteHost,
-  container: ContainerInfo,
-  imageId: string,
-  path: string,
-): Promise<boolean> {
-  const test = container.running
-    ? argv('docker', 'exec', container.id, 'test', '-f', path)
-    : argv(
-        'docker',
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--volumes-from',
-        container.id,
-        '--entrypoint',
-        'test',
-        imageId,
-        '-f',
-        path,
-      );
-  return (await host.exec(test)).code === 0;
 }
