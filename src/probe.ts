@@ -50,7 +50,7 @@ export function probeScript(app: AppSettings, backupDir: string): string {
     'elif docker compose version >/dev/null 2>&1; then flavor=v2; ids=',
     'elif command -v docker-compose >/dev/null 2>&1; then',
     '  flavor=v1',
-    `  [ -z "$files" ] || ids=$(${inDir} docker-compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -q ${quote(app.service)} 2>/dev/null || true)`,
+    `  if [ -n "$files" ]; then ids=$(${inDir} docker-compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -q ${quote(app.service)} 2>/dev/null) || ids=; fi`,
     'fi',
     'echo "flavor=$flavor"',
     `if [ "$flavor" != none ] && [ -n "$files" ]; then echo "containers=$(printf '%s' "$ids" | tr "\\n" " ")"; fi`,
