@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseSettings } from '../../src/inputs/parse.js';
 import type { DeployResult } from '../../src/deploy/result.js';
-import type { RollbackDone } from '../../src/operations/rollback.js';
+import type { RollbackDone } from '../../src/operations/rollback-result.js';
 import type { VerifyReport } from '../../src/operations/verify.js';
 import { annotationFor } from '../../src/report/annotation.js';
 import {

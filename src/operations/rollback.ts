@@ -1,50 +1,24 @@
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
-import { failedParts, partNotes, type PartOutcome } from '../restore/outcome.js';
-import { planRestore, type RestorePlan, type SetOnHost } from '../restore/plan.js';
+import { failedParts, partNotes } from '../restore/outcome.js';
+import { planRestore, type RestorePlan } from '../restore/plan.js';
 import { formatRestorePlan } from '../restore/plan-text.js';
 import { partsFor } from '../restore/scope.js';
 import type { Settings } from '../settings.js';
 import { keepAppOutput } from './app-output.js';
 import { backup } from './backup.js';
-import type { DeployOptions, DeployResult, TrafficReport } from '../deploy/result.js';
+import type { DeployOptions, DeployResult } from '../deploy/result.js';
 import { behindProxy } from './proxy.js';
 import { checkFrontDoor } from './zero-downtime/front-door.js';
 import { heldRollback } from './zero-downtime/held.js';
 import { taggedReference } from '../emergency-target.js';
 import { deploy } from './deploy.js';
 import { gatherFacts, type Facts } from './facts.js';
-import { chooseTarget, type RollbackMode } from './rollback-target.js';
+import { chooseTarget } from './rollback-target.js';
 import { rollbackToSet } from './rollback-to-set.js';
 import { snapshotSettings } from './snapshot.js';
-import { healthUrlText, type VerifyReport } from './verify.js';
-
-export interface RollbackDone {
-  dryRun: false;
-  /** undo: an emergency rollback that undid an operator's rollback by deploying what it replaced. */
-  mode: RollbackMode | 'undo';
-  /** For an undo: the snapshot of the rollback undone. */
-  undid: string | null;
-  /** The set or version rolled back to. */
-  target: string;
-  scope: string;
-  previousImage: string;
-  deployedImage: string;
-  rolledBack: boolean;
-  healthy: boolean;
-  /** The pre-restore snapshot (or, for a version, the safety backup). */
-  snapshot: SetOnHost | null;
-  parts: PartOutcome[];
-  notes: string[];
-  verify: VerifyReport | null;
-  failure: string;
-  /** Where the app's output of a failed verification is kept on the host (null: nothing kept there). */
-  appOutputOnHost: string | null;
-  /** strategy zero-downtime: the switch through the proxy (absent otherwise). */
-  traffic?: TrafficReport;
-}
-
-export type RollbackOutcome = { dryRun: true; plan: string } | RollbackDone;
+import { healthUrlText } from './verify.js';
+import type { RollbackDone, RollbackOutcome } from './rollback-result.js';
 
 export async function rollback(
   host: RemoteHost,

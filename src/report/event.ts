@@ -1,6 +1,6 @@
 import type { Check } from '../backup/check.js';
 import type { DeployResult } from '../deploy/result.js';
-import type { RollbackDone } from '../operations/rollback.js';
+import type { RollbackDone } from '../operations/rollback-result.js';
 import type { VerifyReport } from '../operations/verify.js';
 import { partsAccount, putBackData, type PartOutcome } from '../restore/outcome.js';
 import type { AppOutputRef } from './app-output.js';

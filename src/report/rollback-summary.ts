@@ -1,6 +1,6 @@
 import { appOutputMarkdown, type AppOutputRef } from './app-output.js';
 import { checkTable } from './summary-markdown.js';
-import type { RollbackDone } from '../operations/rollback.js';
+import type { RollbackDone } from '../operations/rollback-result.js';
 import { carriedOver, partsAccount, putBackData } from '../restore/outcome.js';
 import { setRef, type SetRef } from './set-ref.js';
 import { trafficMarkdown } from './traffic.js';
