@@ -3,8 +3,8 @@
 # Full: every row of RELIABILITY.md's fault table, then kill-at-random for each seed in FAULTS_SEEDS
 # (the replayed seeds, each of which once found a bug, then a fresh one), FAULTS_RANDOM_ITERATIONS
 # iterations each (default 50: 250 in all, about 45 minutes).
-# --short (npm test, CI): the same rows only (CI's time budget: a kill-at-random iteration costs about
-# 50 s here, and the rows inject every interruption on purpose); FAULTS_SEEDS adds a replay.
+# --short (npm test, CI): the same rows only (CI's time budget: four replayed kill-at-random iterations cost
+# 96 s in CI, and the rows inject every interruption on purpose); FAULTS_SEEDS adds a replay.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 testhost/up.sh || exit 1

@@ -131,39 +131,72 @@ describe('faults in the plan-made rollback', () => {
     return `re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept: already restored and carried'}), all ${rows.length} rows live once, v2 writes`;
   }
 
-  fault(20, 'kill during a PostgreSQL carry-over (compose v1), then the re-run', async () => {
-    resetInstance('b');
-    ok(await runAction({ ...instanceInputs(b), command: 'deploy', version: 'v2' }));
-    ok(await runAction({ ...instanceInputs(b), command: 'deploy', version: 'v9' }));
-    await addRecord(b, 'v9-written');
-    pgQuery(
-      b,
-      "INSERT INTO records_patient (name, notes, created) SELECT 'bulk-' || i, '', now() FROM generate_series(1, 20000) i",
-    );
-    const rows = liveNames(b).sort();
-    const inputs = { ...instanceInputs(b), command: 'rollback' };
-    const killed = await runAction(inputs, { env: attempt('7192', 1), killWhen: pgCarrying });
-    assert.equal(killed.code, 128, 'killed while the carry-over ran in the restored database');
-    const swapped =
-      pgQuery(b, "SELECT count(*) FROM information_schema.columns WHERE column_name = 'ward'").trim() !== '0';
-    const post = await runAction(inputs, { env: attempt('7192', 1), dir: killed.dir, post: true });
-    assert.equal(post.code, 0, post.stdout.slice(-2000));
-    const rerun = await runAction(inputs, { env: attempt('7192', 2) });
-    ok(rerun);
-    assert.equal(await servedVersion(b), 'v2');
-    assert.equal(await healthStatus(b), 200);
-    const after = liveNames(b).sort();
-    assert.equal(after.length, rows.length, 'nothing applied twice, nothing lost');
-    assert.deepEqual(after, rows, 'every record, the 20,001 written through v9 included');
-    await addRecord(b, 'v2-written-after');
-    assert.ok(liveNames(b).includes('v2-written-after'), 'v2 writes: the sequence is past the carried ids');
-    assert.equal(runningAppContainers(b).length, 1);
-    assert.deepEqual(tempSetsOf(b), []);
-    assert.equal(lockHeld(b), false);
-    assert.deepEqual(setProblems(b), []);
-    const carried = /carried over: public\.records_patient (\d+) inserted/.exec(rerun.summary)?.[1];
-    return `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap); re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept'}), all ${rows.length} rows live once, v2 writes`;
-  });
+  fault(
+    20,
+    'kill, or the SSH connection cut, during a PostgreSQL carry-over (compose v1), then the re-run',
+    async () => {
+      resetInstance('b');
+      ok(await runAction({ ...instanceInputs(b), command: 'deploy', version: 'v2' }));
+      const seen: string[] = [];
+      // The runner killed, then (v9 deployed again) the connection cut: each lands while the carry-over
+      // works in the restored database, and each re-run converges.
+      for (const [mode, runId] of [
+        ['killed', '7192'],
+        ['connection cut', '7194'],
+      ] as const) {
+        ok(await runAction({ ...instanceInputs(b), command: 'deploy', version: 'v9' }));
+        await addRecord(b, `v9-written-${runId}`);
+        pgQuery(
+          b,
+          `INSERT INTO records_patient (name, notes, created) SELECT 'bulk-${runId}-' || i, '', now() FROM generate_series(1, 20000) i`,
+        );
+        const rows = liveNames(b).sort();
+        const inputs = { ...instanceInputs(b), command: 'rollback' };
+        let post: ActionRun;
+        let how: string;
+        if (mode === 'killed') {
+          const killed = await runAction(inputs, { env: attempt(runId, 1), killWhen: pgCarrying });
+          assert.equal(killed.code, 128, 'killed while the carry-over ran in the restored database');
+          const swapped =
+            pgQuery(
+              b,
+              "SELECT count(*) FROM information_schema.columns WHERE column_name = 'ward'",
+            ).trim() !== '0';
+          how = `killed mid-carry-over (${swapped ? 'after' : 'before'} the swap)`;
+          post = await runAction(inputs, { env: attempt(runId, 1), dir: killed.dir, post: true });
+        } else {
+          const r = await cutWhen(b, { command: 'rollback' }, attempt(runId, 1), pgCarrying);
+          assert.ok(r.cut > 0, 'the connection was cut while the carry-over ran in the restored database');
+          assert.notEqual(r.main.code, 0, 'the cut run fails');
+          how = `connection cut mid-carry-over (${r.cut} sshd processes killed)`;
+          post = r.post;
+        }
+        assert.equal(post.code, 0, post.stdout.slice(-2000));
+        const rerun = await runAction(inputs, { env: attempt(runId, 2) });
+        ok(rerun);
+        assert.equal(await servedVersion(b), 'v2');
+        assert.equal(await healthStatus(b), 200);
+        const after = liveNames(b).sort();
+        assert.equal(after.length, rows.length, `${mode}: nothing applied twice, nothing lost`);
+        assert.deepEqual(after, rows, `${mode}: every record, the 20,001 written through v9 included`);
+        await addRecord(b, `v2-written-after-${runId}`);
+        assert.ok(
+          liveNames(b).includes(`v2-written-after-${runId}`),
+          'v2 writes: the sequence is past the carried ids',
+        );
+        assert.equal(runningAppContainers(b).length, 1);
+        assert.deepEqual(tempSetsOf(b), []);
+        assert.equal(lockHeld(b), false);
+        assert.deepEqual(setProblems(b), []);
+        assert.deepEqual(helperContainers(), []);
+        const carried = /carried over: public\.records_patient (\d+) inserted/.exec(rerun.summary)?.[1];
+        seen.push(
+          `${how}; re-run converged on v2 (${carried ? `${carried} rows carried` : 'the database kept'}), all ${rows.length} rows live once, v2 writes`,
+        );
+      }
+      return seen.join('; ');
+    },
+  );
 
   /** The carry-over's stream or its transaction is at work in the restored database. */
   function pgCarrying(): boolean {
