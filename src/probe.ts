@@ -1,6 +1,6 @@
 import type { ComposeFlavor } from './compose.js';
-import { argv, bashScript, quote } from './shell.js';
-import { inProject } from './compose.js';
+import { bashScript, quote } from './shell.js';
+import { composeLine, inProject } from './compose.js';
 import type { AppSettings } from './settings.js';
 
 /** What one read-only round trip tells about the host before anything is planned. */
@@ -28,9 +28,20 @@ export function probeScript(app: AppSettings, backupDir: string): string {
   const envPath = inProject(app.projectDir, app.envFile);
   const composePath = inProject(app.projectDir, app.composeFile);
   const backupAbs = inProject(app.projectDir, backupDir);
-  const project = app.composeProject ? argv('-p', app.composeProject) : '';
-  const envFileArg = app.envFile === '.env' ? '' : argv('--env-file', app.envFile);
-  const inDir = `cd ${quote(app.projectDir)} &&`;
+  // The project's compose command in either flavour, as every other step builds it.
+  const ps = (flavor: ComposeFlavor, ...args: string[]) =>
+    composeLine(
+      {
+        flavor,
+        projectDir: app.projectDir,
+        composeFile: app.composeFile,
+        project: app.composeProject,
+        envFile: app.envFile,
+      },
+      'ps',
+      ...args,
+      app.service,
+    );
   return bashScript([
     // Read, not forked: every process costs on a busy host.
     '{ read -r eqmd_host < /proc/sys/kernel/hostname; } 2>/dev/null || eqmd_host=$(hostname)',
@@ -46,11 +57,11 @@ export function probeScript(app: AppSettings, backupDir: string): string {
     // The flavour from the compose command the probe needs anyway (each costs a few hundred ms):
     // `docker compose ps` answering is v2; `version` is asked only when it did not.
     'flavor=none; ids=',
-    `if [ -n "$files" ] && ids=$(${inDir} docker compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -a -q ${quote(app.service)} 2>/dev/null); then flavor=v2`,
+    `if [ -n "$files" ] && ids=$(${ps('v2', '-a', '-q')} 2>/dev/null); then flavor=v2`,
     'elif docker compose version >/dev/null 2>&1; then flavor=v2; ids=',
     'elif command -v docker-compose >/dev/null 2>&1; then',
     '  flavor=v1',
-    `  if [ -n "$files" ]; then ids=$(${inDir} docker-compose -f ${quote(app.composeFile)} ${project} ${envFileArg} ps -q ${quote(app.service)} 2>/dev/null) || ids=; fi`,
+    `  if [ -n "$files" ]; then ids=$(${ps('v1', '-q')} 2>/dev/null) || ids=; fi`,
     'fi',
     'echo "flavor=$flavor"',
     `if [ "$flavor" != none ] && [ -n "$files" ]; then echo "containers=$(printf '%s' "$ids" | tr "\\n" " ")"; fi`,
