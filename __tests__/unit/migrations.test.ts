@@ -201,6 +201,8 @@ test('the way back is proven from the image’s graph: accept/reject table', () 
 
 test('the facts line is read like any data from the host: accept/reject table', () => {
   assert.deepEqual(readMigrationFacts(line(facts)), { ok: true, facts });
+  const withUnknown = { ...facts, unknown: [{ app: 'records', name: '0003_patient_priority' }] };
+  assert.deepEqual(readMigrationFacts(line(withUnknown)), { ok: true, facts: withUnknown });
   const rejects: [string, RegExp][] = [
     ['nothing printed\n', /printed no migration facts/],
     ['eqmd-migrations={not json\n', /not JSON/],
@@ -224,6 +226,12 @@ test('the facts line is read like any data from the host: accept/reject table', 
     [
       line({ ...facts, back: [{ app: 'records', name: '0002', reversible: 'yes' }] }),
       /malformed at back\.0\.reversible/,
+    ],
+    [line({ ...facts, unknown: [{ app: 'records', name: '0003 x' }] }), /malformed at unknown\.0\.name/],
+    [line({ ...facts, unknown: { app: 'records' } }), /malformed at unknown/],
+    [
+      line({ ...facts, unknown: Array.from({ length: 2001 }, () => ({ app: 'a', name: 'b' })) }),
+      /malformed at unknown/,
     ],
   ];
   for (const [out, why] of rejects) {

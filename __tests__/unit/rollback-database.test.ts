@@ -65,15 +65,16 @@ const moved: SnapshotResult = {
     tables: { django_migrations: 2, records_patient: 55 },
   },
 };
-const facts = (applied: Record<string, string[]>) =>
-  `eqmd-migrations=${JSON.stringify({ vendor: 'sqlite', applied, plan: [], back: [] })}\n`;
+const facts = (applied: Record<string, string[]>, unknown: { app: string; name: string }[] = []) =>
+  `eqmd-migrations=${JSON.stringify({ vendor: 'sqlite', applied, plan: [], back: [], unknown })}\n`;
 
 test('migrate back: the release’s own image undoes its migrations, Django confirms the set’s state, no restore', async () => {
   const host = new FakeHost();
   host.on(/manage\.py shell -c/, (cmd) => ({
     stdout: /EQMD_MIGRATE_BACK_TO/.test(cmd)
       ? 'eqmd-migrated-back=ok\n'
-      : facts({ records: ['0001_initial'] }),
+      : // A kept release's migration the image lacks is not the release's: the check still passes.
+        facts({ records: ['0001_initial'] }, [{ app: 'audit', name: '0004_kept_release' }]),
   }));
   const r = await rollBackDatabase(
     host,
@@ -124,6 +125,8 @@ test('migrate back that fails, or leaves another state: the set’s database is 
   for (const reply of [
     { code: 1, stderr: 'Traceback: app detail' },
     { stdout: facts({ records: ['0002_patient_priority'] }) },
+    // An image without the release's files: it reports the set's state, the release's row still there.
+    { stdout: facts({ records: ['0001_initial'] }, [{ app: 'records', name: '0002_patient_priority' }]) },
   ]) {
     const host = new FakeHost();
     host.on(/manage\.py shell -c/, (cmd) =>
@@ -144,6 +147,8 @@ test('migrate back that fails, or leaves another state: the set’s database is 
       'c0ffee',
     );
     assert.match(r.notes[0]!, /migrating back failed \(.*\): the database is restored from .* instead/);
+    if ('stdout' in reply && reply.stdout?.includes('"unknown":[{'))
+      assert.match(r.notes[0]!, /Django still records records\.0002_patient_priority as applied/);
     assert.ok(!r.notes[0]!.includes('app detail'), 'the image’s output is not repeated');
     assert.equal(r.parts[0]!.part, 'database', 'the restore ran (restored or failed, not skipped)');
     assert.notEqual(r.parts[0]!.status, 'skipped');

@@ -82,3 +82,43 @@ test('with nothing to roll back to, the refusal lists the sets an operator could
     return true;
   });
 });
+
+test('a rollback migrates back with the image the container ran, not the one the env file names', async () => {
+  // The env file already names the previous version (an interrupted rollback put it back first); the
+  // container still runs the release, whose files alone can undo its migrations.
+  const target = {
+    ...validManifest({ created: '2026-11-20T08:00:00Z', reason: 'pre-deploy' }),
+    migrations: {
+      class: 'breaks-old-writes' as const,
+      applied: { records: ['0001_initial'] },
+      pending: [
+        {
+          app: 'records',
+          name: '0002_patient_priority',
+          class: 'breaks-old-writes' as const,
+          operations: [{ op: 'AddField', class: 'breaks-old-writes' as const }],
+        },
+      ],
+    },
+  };
+  const host = sqliteHost([target]);
+  const release = { ...appContainer, image: 'registry.local/eqmd:v8', imageId: `sha256:${'8'.repeat(64)}` };
+  host.docker.inspectContainer = async () => release;
+  host.docker.serviceContainers = async (_p, service) => (service === 'eqmd' ? [release] : []);
+  const out = await rollback(
+    host,
+    settings({ 'dry-run': 'true', scope: 'app', 'backup-id': target.id }),
+    silentLog(),
+    opts,
+  );
+  assert.ok(out.dryRun);
+  const tag = 'eqmd-rollback/eqmd-a:20261124T120000Z-5a5a5a';
+  assert.ok(
+    out.plan.includes(`Migrate records:0001_initial back with registry.local/eqmd:v8 (as ${tag})\n`),
+    out.plan,
+  );
+  const runs = out.plan.split('\n').filter((l) => l.includes('export EQMD_IMAGE='));
+  assert.equal(runs.length, 2, 'the migrate-back and its check');
+  for (const l of runs) assert.ok(l.includes(`export EQMD_IMAGE=${tag}`), l);
+  assert.ok(!out.plan.includes('export EQMD_IMAGE=registry.local/eqmd:v1'));
+});

@@ -33,6 +33,8 @@ export interface MigrationFacts {
    * migrating each app to its `applied` state undoes, in order, each with whether it can reverse all of it.
    */
   back: { app: string; name: string; reversible: boolean }[];
+  /** Recorded as applied, but the image has no file for them (absent from facts of older scripts). */
+  unknown?: { app: string; name: string }[];
 }
 
 export interface ClassifiedMigration {

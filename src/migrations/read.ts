@@ -31,6 +31,9 @@ const factsSchema = v.strictObject({
     v.array(v.strictObject({ app: identifier, name: identifier, reversible: v.boolean() })),
     v.maxLength(2000),
   ),
+  unknown: v.optional(
+    v.pipe(v.array(v.strictObject({ app: identifier, name: identifier })), v.maxLength(2000)),
+  ),
 });
 
 /**

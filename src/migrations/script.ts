@@ -52,6 +52,10 @@ back = executor.migration_plan(targets) if targets else []
 print('eqmd-migrations=' + json.dumps({
     'vendor': connection.vendor,
     'applied': leaves,
+    # Recorded as applied, but this image has no file for them: after a migrate-back, those of the
+    # release must not be here (an image that lacks them cannot have undone them).
+    'unknown': [{'app': app, 'name': name} for app, name in sorted(applied)
+                if (app, name) not in graph.node_map],
     'plan': [
         {'app': m.app_label, 'name': m.name, 'operations': [d for op in m.operations for d in describe(op)]}
         for m in forward

@@ -68,9 +68,11 @@ export function migrateBackStep(
   reference: string,
   service: string,
   targets: readonly string[],
+  /** How the operator knows the image, when `reference` is the action's tag of it. */
+  shownAs = reference,
 ): Step {
   return djangoShellStep(
-    `Migrate ${targets.join(', ')} back with ${reference}`,
+    `Migrate ${targets.join(', ')} back with ${shownAs}`,
     t,
     variable,
     reference,

@@ -145,9 +145,11 @@ async function migrateBack(host: RemoteHost, log: Log, p: MigrateBackPlan): Prom
     const wrong = Object.entries(p.expected).filter(
       ([app, want]) => JSON.stringify(read.facts.applied[app] ?? []) !== JSON.stringify(want),
     );
-    return wrong.length
-      ? `Django reports ${wrong.map(([app]) => `${app} at ${(read.facts.applied[app] ?? ['zero']).join(', ')}`).join('; ')}`
-      : '';
+    if (wrong.length)
+      return `Django reports ${wrong.map(([app]) => `${app} at ${(read.facts.applied[app] ?? ['zero']).join(', ')}`).join('; ')}`;
+    const recorded = new Set((read.facts.unknown ?? []).map((m) => `${m.app}.${m.name}`));
+    const still = p.undone.filter((m) => recorded.has(m));
+    return still.length ? `Django still records ${still.join(', ')} as applied` : '';
   } catch (err) {
     // The image's own error output is app output: only the step and its status are said.
     return (err as Error).message.split('\n')[0] ?? 'unknown';

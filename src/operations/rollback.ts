@@ -1,6 +1,7 @@
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import { failedParts, partNotes } from '../restore/outcome.js';
+import { backupTag } from '../backup/set-paths.js';
 import { planRestore, type RestorePlan } from '../restore/plan.js';
 import { formatRestorePlan } from '../restore/plan-text.js';
 import { partsFor } from '../restore/scope.js';
@@ -62,17 +63,17 @@ export async function rollback(
   }
   const { mode, target } = choice;
   const scope = mode === 'emergency' ? 'app' : settings.rollback.scope;
+  const snapshotId = opts.newId();
   const plan = planRestore({
     app: settings.app,
     restoreDatabase: settings.deploy.restoreDatabase,
     compose: facts.compose,
     target: { manifest: target, dir: `${facts.backupDir}/${target.id}` },
     parts: partsFor(scope, target, settings.verify.staticPath),
-    snapshotId: opts.newId(),
+    snapshotId,
     snapshotReason: 'pre-restore',
     currentImage: facts.probe.imageVariable,
-    // What runs now is the release rolled back from: its image can undo its own migrations.
-    fromImage: facts.probe.imageVariable,
+    ...releaseImage(facts, snapshotId),
     carryOver: settings.deploy.carryOver,
   });
   const describe = `${mode} rollback to backup set ${target.id} (${target.reason}, ${target.created}, image ${plan.image}), scope ${scope}`;
@@ -182,4 +183,16 @@ function fromDeploy(
     failure: out.failure,
     ...(out.traffic ? { traffic: out.traffic } : {}),
   };
+}
+
+/**
+ * The image that can undo the release's migrations: the one the service's container runs, under the
+ * tag the pre-restore snapshot gives it before anything changes. Not the env file's image variable: a
+ * rollback puts the env file back before it migrates back, so after an interruption there the re-run
+ * read the previous version in it, whose Django knows none of the release's migrations: its
+ * migrate-back did nothing and the release's NOT NULL column stayed under the previous version.
+ */
+function releaseImage(facts: Facts, snapshotId: string): { fromImage: string; fromImageName?: string } {
+  if (!facts.container || !facts.image) return { fromImage: facts.probe.imageVariable };
+  return { fromImage: backupTag(facts.project, snapshotId), fromImageName: facts.container.image };
 }

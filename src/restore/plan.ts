@@ -62,12 +62,17 @@ export interface RestorePlan {
 export interface MigrateBackPlan {
   /** `app:migration` (or `app:zero`), per app the release migrated. */
   targets: string[];
-  /** The release rolled back from, whose image holds the migrations to undo. */
+  /** The release rolled back from, whose image holds the migrations to undo (as the operator knows it). */
   image: string;
   step: Step;
   check: Step;
   /** Per app, what Django must report applied afterwards: the set's state. */
   expected: Record<string, string[]>;
+  /**
+   * The release's migrations (`app.name`): none may still be recorded afterwards, whatever the check's
+   * image knows. An image without their files reports the set's state while they stay applied.
+   */
+  undone: string[];
 }
 
 /** The files of a set that a restore of these parts reads: all are checksummed before anything changes. */
@@ -93,6 +98,8 @@ export function planRestore(x: {
   currentImage: string;
   /** The release rolled back from (its image can undo its migrations); '' when unknown. */
   fromImage: string;
+  /** How the operator knows `fromImage`, when it is a tag of the action's (the snapshot's). */
+  fromImageName?: string;
   carryOver: DeploySettings['carryOver'];
 }): RestorePlan {
   const { app, target, parts } = x;
@@ -114,7 +121,9 @@ export function planRestore(x: {
     database:
       parts.database === 'no' ? null : { mode: parts.database === 'always' ? 'always' : x.restoreDatabase },
     migrateBack:
-      parts.database === 'no' ? null : planMigrateBack(x.compose, app.service, variable, m, x.fromImage),
+      parts.database === 'no'
+        ? null
+        : planMigrateBack(x.compose, app.service, variable, m, x.fromImage, x.fromImageName),
     // Only a restore decided by plan: a restore asked for (scope database/full, always) is a point in time.
     carryOver:
       x.carryOver === 'auto' &&
@@ -147,6 +156,7 @@ function planMigrateBack(
   variable: string,
   m: Manifest,
   fromImage: string,
+  fromImageName = fromImage,
 ): MigrateBackPlan | null {
   const mig = m.migrations;
   if (!mig || !undoneWithoutLoss(mig) || !fromImage) return null;
@@ -156,10 +166,18 @@ function planMigrateBack(
   const targets = apps.map((a) => `${a}:${mig.applied[a]?.[0] ?? 'zero'}`);
   return {
     targets,
-    image: fromImage,
-    step: migrateBackStep(compose, variable, fromImage, service, targets),
+    image: fromImageName,
+    step: migrateBackStep(
+      compose,
+      variable,
+      fromImage,
+      service,
+      targets,
+      fromImageName === fromImage ? fromImage : `${fromImageName} (as ${fromImage})`,
+    ),
     check: migrationFactsStep(compose, variable, fromImage, service),
     expected: Object.fromEntries(apps.map((a) => [a, mig.applied[a] ?? []])),
+    undone: mig.pending.map((p) => `${p.app}.${p.name}`),
   };
 }
 
