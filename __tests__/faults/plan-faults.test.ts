@@ -55,6 +55,9 @@ describe('faults in the plan-made rollback', () => {
     assert.equal(await servedVersion(a), 'v1');
     assert.equal(await healthStatus(a), 200);
     assert.deepEqual(liveNames(a).sort(), rows, 'every record, those written through v8 included');
+    // The killed run had put the env file back (v1) before migrating back: what ran was still v8.
+    assert.match(rerun.summary, /Before: `\S+:v8`; now: `\S+:v1`/);
+    // v8's NOT NULL column gone (or the set restored): v1 inserts again.
     await addRecord(a, 'v1-written-after');
     assert.ok(liveNames(a).includes('v1-written-after'), 'v1 writes');
     assert.equal(runningAppContainers(a).length, 1);

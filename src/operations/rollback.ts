@@ -106,7 +106,8 @@ export async function rollback(
     mode,
     target: target.id,
     scope,
-    previousImage: facts.probe.imageVariable,
+    // What ran: after an interrupted rollback the env file already names the version it went back to.
+    previousImage: facts.container?.image || facts.probe.imageVariable,
     deployedImage: rb.image,
     rolledBack: rb.parts.some((p) => p.status === 'restored'),
     healthy,
