@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { migrationReportSchema } from './migrations/schema.js';
 import { backupTag } from './backup/set-paths.js';
-import { MANIFEST_SCHEMA, MANIFEST_REASONS, ROLLBACK_MODES, type Manifest } from './manifest.js';
+import { MANIFEST_SCHEMA, MANIFEST_REASONS, ROLLBACK_MODES } from './manifest.js';
 import {
   IMAGE_ID,
   isImageReference,
@@ -11,6 +11,7 @@ import {
   TABLE_NAME,
   TOOL_VERSION,
 } from './manifest-grammar.js';
+import { FIXED_FILES, filesProblem, listed } from './manifest-files.js';
 import { BACKUP_ID, COMPOSE_PROJECT, ENV_VARIABLE, PATH_CHARS, SERVICE, VOLUME } from './validate.js';
 
 /**
@@ -23,14 +24,6 @@ import { BACKUP_ID, COMPOSE_PROJECT, ENV_VARIABLE, PATH_CHARS, SERVICE, VOLUME }
  * valibot (rather than hand-written checks): one declarative schema gives the type, the checks and a
  * field path for every failure, and its modular build adds a few kilobytes to dist/.
  */
-
-/** The files a backup writes, and nothing else: no path can climb out of the set. */
-const FIXED_FILES: Record<string, Manifest['files'][number]['role']> = {
-  env: 'env-file',
-  'compose.yml': 'compose-file',
-  'database.sqlite3': 'database',
-  'database.dump': 'database',
-};
 
 const text = (max: number) =>
   v.pipe(
@@ -149,8 +142,6 @@ const manifestObject = v.object({
   tool: v.object({ name: v.literal('eqmd-rollback'), version: matching(TOOL_VERSION, 'a version') }),
 });
 
-type Parsed = v.InferOutput<typeof manifestObject>;
-
 export const manifestSchema = v.pipe(
   manifestObject,
   // What the action derives is recomputed: a set cannot name a foreign tag, time or file.
@@ -184,19 +175,3 @@ export const manifestSchema = v.pipe(
     ['totalBytes'],
   ),
 );
-
-const listed = (m: Pick<Parsed, 'files'>, path: string) => m.files.some((f) => f.path === path);
-
-function filesProblem(m: Parsed): string {
-  const paths = m.files.map((f) => f.path);
-  if (new Set(paths).size !== paths.length) return 'a file listed twice';
-  const wrongRole = m.files.find(
-    (f) => f.role !== (FIXED_FILES[f.path] ?? (f.path.startsWith('volumes/') ? 'volume' : '')),
-  );
-  if (wrongRole) return `${wrongRole.path} with role ${wrongRole.role}`;
-  if (!listed(m, 'env')) return 'no env file';
-  if (m.database.kind !== 'none' && !listed(m, m.database.file)) return 'the database file is not listed';
-  const volumeFiles = new Set(m.volumes.map((x) => x.file));
-  const stray = m.files.find((f) => f.role === 'volume' && !volumeFiles.has(f.path));
-  return stray ? `${stray.path} belongs to no volume` : '';
-}

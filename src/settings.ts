@@ -105,6 +105,9 @@ export interface RunInfo {
 }
 
 import type { MigrationPolicy } from './migrations/classify.js';
+import type { VerifySettings } from './settings-verify.js';
+
+export type { HealthUrl, VerifySettings } from './settings-verify.js';
 
 export const RESTORE_DATABASE = ['auto', 'always', 'never'] as const;
 export const STRATEGIES = ['recreate', 'blue-green', 'zero-downtime'] as const;
@@ -147,30 +150,6 @@ export interface RollbackSettings {
   backupId: string;
   /** Rollback from a set: what to put back; anything but 'app' needs `backupId`. */
   scope: (typeof SCOPES)[number];
-}
-
-export interface HealthUrl {
-  protocol: 'http:' | 'https:';
-  host: string;
-  port: number;
-  /** Path and query, e.g. /health/. */
-  path: string;
-  /**
-   * Ask each container directly on this port, at its own network address, instead of host:port
-   * (strategy zero-downtime: the URL names the proxy, which may be holding requests).
-   */
-  containerPort?: number;
-}
-
-export interface VerifySettings {
-  health: HealthUrl;
-  healthTimeoutMs: number;
-  healthIntervalMs: number;
-  /** Run in the service container; '' skips the check. */
-  dbCheckCommand: string;
-  staticFiles: string[];
-  staticPath: string;
-  smokeCommands: string[];
 }
 
 export interface LockSettings {

@@ -6,8 +6,7 @@ import type { Manifest, ManifestFile, ManifestReason } from '../manifest.js';
 import type { AppSettings, DeploySettings } from '../settings.js';
 import { verifySetStep } from './checksums.js';
 import { volumeRestoreStep } from './volume.js';
-import { migrateBackStep, migrationFactsStep } from '../migrations/step.js';
-import { undoneWithoutLoss } from '../migrations/way-back.js';
+import { planMigrateBack, type MigrateBackPlan } from './migrate-back-plan.js';
 
 export interface SetOnHost {
   manifest: Manifest;
@@ -23,6 +22,8 @@ export interface RestoreParts {
   /** Volumes of the set to restore (Docker names). */
   volumes: string[];
 }
+
+export type { MigrateBackPlan } from './migrate-back-plan.js';
 
 export const APP_PARTS: RestoreParts = { app: true, database: 'per-setting', volumes: [] };
 
@@ -57,22 +58,6 @@ export interface RestorePlan {
   up: Step;
   /** What the env file names when the plan has run. */
   image: string;
-}
-
-export interface MigrateBackPlan {
-  /** `app:migration` (or `app:zero`), per app the release migrated. */
-  targets: string[];
-  /** The release rolled back from, whose image holds the migrations to undo (as the operator knows it). */
-  image: string;
-  step: Step;
-  check: Step;
-  /** Per app, what Django must report applied afterwards: the set's state. */
-  expected: Record<string, string[]>;
-  /**
-   * The release's migrations (`app.name`): none may still be recorded afterwards, whatever the check's
-   * image knows. An image without their files reports the set's state while they stay applied.
-   */
-  undone: string[];
 }
 
 /** The files of a set that a restore of these parts reads: all are checksummed before anything changes. */
@@ -146,38 +131,6 @@ export function planRestore(x: {
     retag: parts.app ? retagStep(m.image.backupTag, runAs.reference) : null,
     up: upStep(x.compose, app.service),
     image: parts.app ? runAs.reference : x.currentImage,
-  };
-}
-
-/** Pure: the migrate-back step for a set whose next release Django undoes without losing a record, or null. */
-function planMigrateBack(
-  compose: ComposeTarget,
-  service: string,
-  variable: string,
-  m: Manifest,
-  fromImage: string,
-  fromImageName = fromImage,
-): MigrateBackPlan | null {
-  const mig = m.migrations;
-  if (!mig || !undoneWithoutLoss(mig) || !fromImage) return null;
-  const apps = [...new Set(mig.pending.map((p) => p.app))];
-  // An app with two applied leaves (an unmerged branch) has no single state to go back to.
-  if (apps.some((a) => (mig.applied[a] ?? []).length > 1)) return null;
-  const targets = apps.map((a) => `${a}:${mig.applied[a]?.[0] ?? 'zero'}`);
-  return {
-    targets,
-    image: fromImageName,
-    step: migrateBackStep(
-      compose,
-      variable,
-      fromImage,
-      service,
-      targets,
-      fromImageName === fromImage ? fromImage : `${fromImageName} (as ${fromImage})`,
-    ),
-    check: migrationFactsStep(compose, variable, fromImage, service),
-    expected: Object.fromEntries(apps.map((a) => [a, mig.applied[a] ?? []])),
-    undone: mig.pending.map((p) => `${p.app}.${p.name}`),
   };
 }
 

@@ -2,40 +2,14 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
 import type { Client } from 'ssh2';
-import { dockerApiFrom, type DockerApi } from '../docker-api.js';
+import type { DockerApi } from '../docker-api.js';
 import type { ExecOptions, ExecResult, HttpAnswer, RemoteHost } from '../remote-host.js';
 import type { HealthUrl } from '../settings.js';
+import { dockerOverSsh } from './docker-over-ssh.js';
 
 const STDOUT_LIMIT = 256 * 1024 * 1024;
 const STDERR_TAIL = 64 * 1024;
-
-/**
- * Carries Docker Engine API requests over the existing SSH connection: each HTTP connection is a
- * forwarded stream to the host's docker socket (OpenSSH streamlocal), so no extra handshake and no
- * docker CLI round trip are needed.
- */
-class StreamLocalAgent extends http.Agent {
-  constructor(
-    private readonly client: Client,
-    private readonly socketPath: string,
-  ) {
-    super({ keepAlive: false });
-  }
-
-  override createConnection(
-    _options: http.ClientRequestArgs,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): undefined {
-    this.client.openssh_forwardOutStreamLocal(this.socketPath, (err, stream) => {
-      const failure =
-        err && new Error(`could not reach ${this.socketPath} on the host over SSH: ${err.message}`);
-      callback?.(failure ?? null, stream);
-    });
-    return undefined;
-  }
-}
 
 /** How long close() waits for the server to close the connection before dropping it. */
 const CLOSE_GRACE_MS = 100;
@@ -58,7 +32,6 @@ export class SshHost implements RemoteHost {
     private readonly commandTimeoutMs: number,
     dockerSocket = '/var/run/docker.sock',
   ) {
-    const agent = new StreamLocalAgent(client, dockerSocket);
     this.lost = new Promise<never>((_, reject) => {
       const gone = () => {
         this.gone = true;
@@ -68,15 +41,7 @@ export class SshHost implements RemoteHost {
       jump?.once('close', gone);
     });
     this.lost.catch(() => undefined);
-    const api = dockerApiFrom(
-      new Docker({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions),
-    );
-    this.docker = Object.fromEntries(
-      Object.entries(api).map(([name, fn]) => [
-        name,
-        (...args: unknown[]) => this.guard((fn as (...a: unknown[]) => Promise<unknown>)(...args)),
-      ]),
-    ) as unknown as DockerApi;
+    this.docker = dockerOverSsh(client, dockerSocket, (p) => this.guard(p));
   }
 
   private guard<T>(p: Promise<T>): Promise<T> {
