@@ -158,7 +158,7 @@ describe('rollback', () => {
     );
     const r = await run(a, { command: 'rollback' });
     assert.equal(r.code, 0, r.stdout.slice(-3000));
-    assert.equal(await version(a), 'v2');
+    assert.equal(await version(a), 'v2', r.stdout.slice(-6000));
     assert.match(r.summary, /SQLite \/app\/database\/db\.sqlite3 restored/);
     assert.match(
       r.summary,

@@ -122,3 +122,26 @@ test('a rollback migrates back with the image the container ran, not the one the
   for (const l of runs) assert.ok(l.includes(`export EQMD_IMAGE=${tag}`), l);
   assert.ok(!out.plan.includes('export EQMD_IMAGE=registry.local/eqmd:v1'));
 });
+
+test('a rollback looks at the host once: its snapshot refreshes only the container it stopped', async () => {
+  const target = validManifest({ created: '2026-11-20T08:00:00Z', reason: 'pre-deploy' });
+  const host = sqliteHost([target]);
+  let running = true;
+  let stoppedInspections = 0;
+  host.docker.inspectContainer = async () => {
+    if (!running) stoppedInspections++;
+    return { ...appContainer, running };
+  };
+  host.docker.serviceContainers = async (_p, service) =>
+    service === 'eqmd' ? [{ ...appContainer, running }] : [];
+  host.docker.stopContainer = async () => void (running = false);
+  host.docker.startContainer = async () => void (running = true);
+  const out = await rollback(host, settings({ scope: 'app', 'backup-id': target.id }), silentLog(), opts);
+  assert.ok(!out.dryRun);
+  const probes = host.commands.filter((c) => /echo "hostname/.test(c.command));
+  assert.equal(probes.length, 1, 'one probe: the snapshot after the stop does not probe again');
+  // The snapshot ran, from the container as it is after the stop (inspected then, not remembered).
+  assert.ok(host.ran(/mv -T/) || host.commands.filter((c) => /mkdir/.test(c.command)).length >= 1);
+  assert.ok(stoppedInspections > 0, 'the stopped container was inspected again');
+  assert.ok(host.ran(/docker tag/), 'the image was put back');
+});

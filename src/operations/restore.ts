@@ -144,19 +144,19 @@ export async function whyRestoreCannotRun(
 ): Promise<string> {
   const db = m.database;
   if (db.kind === 'none') return '';
-  const problems: string[] = [];
+  // The privileges and the room are asked side by side: both only read.
+  let privileges: Promise<string[]> = Promise.resolve([]);
   let space: SpaceTarget | null = null;
   if (db.kind === 'postgres') {
     const target = await pgTargetOf(host, settings, m);
-    const kv = new Map(
-      parseKeyValues((await runStep(host, pgCanRestoreStep(target), log)).toString()).map((x) => [
-        x.key,
-        x.value,
-      ]),
-    );
-    const role = kv.get('role') ?? '(the role)';
-    if (kv.get('can_create') !== 'yes') problems.push(`role ${role} may not create databases (CREATEDB)`);
-    if (kv.get('owns_db') !== 'yes') problems.push(`role ${role} does not own the database`);
+    privileges = runStep(host, pgCanRestoreStep(target), log).then((out) => {
+      const kv = new Map(parseKeyValues(out.toString()).map((x) => [x.key, x.value]));
+      const role = kv.get('role') ?? '(the role)';
+      return [
+        ...(kv.get('can_create') !== 'yes' ? [`role ${role} may not create databases (CREATEDB)`] : []),
+        ...(kv.get('owns_db') !== 'yes' ? [`role ${role} does not own the database`] : []),
+      ];
+    });
     space = {
       kind: 'postgres',
       target,
@@ -168,12 +168,18 @@ export async function whyRestoreCannotRun(
       (await host.docker.serviceContainers(m.project, settings.app.service)).find((c) => c.running)?.id;
     if (app) space = { kind: 'sqlite', container: app, path: db.source };
   }
-  if (space) {
-    const measured = readSpace((await runStep(host, restoreSpaceStep(backupDir, space), log)).toString());
-    const setDb = m.files.find((f) => f.role === 'database')?.bytes ?? 0;
-    const room = spaceProblems(db.kind, measured, setDb);
-    problems.push(...room.problems);
-    if (room.unmeasured.length) log.info(`not measured before the restore: ${room.unmeasured.join(', ')}`);
-  }
+  const room = space
+    ? runStep(host, restoreSpaceStep(backupDir, space), log).then((out) => {
+        const setDb = m.files.find((f) => f.role === 'database')?.bytes ?? 0;
+        return spaceProblems(db.kind, readSpace(out.toString()), setDb);
+      })
+    : Promise.resolve({ problems: [], unmeasured: [] });
+  // Both settled before either failure is thrown: no step is left running behind the lock.
+  const [granted, measured] = await Promise.allSettled([privileges, room]);
+  if (granted.status === 'rejected') throw granted.reason;
+  if (measured.status === 'rejected') throw measured.reason;
+  const problems = [...granted.value, ...measured.value.problems];
+  if (measured.value.unmeasured.length)
+    log.info(`not measured before the restore: ${measured.value.unmeasured.join(', ')}`);
   return problems.join(' and ');
 }

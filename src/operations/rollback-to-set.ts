@@ -5,6 +5,7 @@ import type { RemoteHost } from '../remote-host.js';
 import type { PartOutcome } from '../restore/outcome.js';
 import type { RestorePlan, SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
+import type { Facts } from './facts.js';
 import { rollBackDatabase } from './rollback-database.js';
 import { whyRestoreCannotRun } from './restore.js';
 import { runGroupedStep } from './run-step.js';
@@ -45,6 +46,12 @@ export interface RollbackOptions extends SnapshotOptions {
    * stopped half-way would leave the failed release running.
    */
   proveRestore?: boolean;
+  /**
+   * The caller's look at the host, if nothing but the stop below changes it before the snapshot (the
+   * rollback command's): the snapshot then refreshes only the stopped container instead of probing
+   * again. A deploy's recovery passes none: its switch changed the env file and the container.
+   */
+  facts?: Facts;
 }
 
 /**
@@ -99,6 +106,11 @@ export async function rollbackToSet(
     stopped && opts.onStopped?.({ containerId: stopped.id, target: m.id, overwriting });
   mark(false);
   if (stopped) await log.group(`Stop ${app.service}`, () => host.docker.stopContainer(stopped.id, 10));
+  // The look still holds if the container stopped is the one it saw: refresh that container's state.
+  const look =
+    opts.facts && opts.facts.container?.id === stopped?.id
+      ? { ...opts.facts, container: stopped ? await host.docker.inspectContainer(stopped.id) : null }
+      : undefined;
 
   // What is about to be overwritten, as a set of its own, so this rollback can be undone.
   const taken = await takeSnapshot(host, settings, log, opts, {
@@ -108,6 +120,7 @@ export async function rollbackToSet(
     volumes: plan.parts.volumes,
     project,
     restoreTarget: m.id,
+    ...(look ? { facts: look } : {}),
   });
   const snapshot = taken.result;
   if (!snapshot.ok) {

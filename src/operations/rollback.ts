@@ -89,6 +89,8 @@ export async function rollback(
         ...opts,
         proveRestore: true,
         rollbackMode: mode,
+        // Nothing changes the host between this look and the rollback's stop.
+        facts,
       }),
     );
   const { value: rb, traffic } = facts.proxy

@@ -5,6 +5,7 @@ import type { RemoteHost } from '../remote-host.js';
 import type { SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
 import { backup, type BackupOptions } from './backup.js';
+import type { Facts } from './facts.js';
 
 export interface SnapshotOptions {
   now: () => Date;
@@ -50,6 +51,8 @@ export async function takeSnapshot(
     volumes: string[];
     project?: string;
     restoreTarget?: string;
+    /** The look at the host as it is now, when the caller has one; otherwise the backup looks. */
+    facts?: Facts;
   },
 ): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
   try {
@@ -66,6 +69,7 @@ export async function takeSnapshot(
         ...(what.restoreTarget ? { restoreTarget: what.restoreTarget } : {}),
         ...(opts.rollbackMode ? { rollbackMode: opts.rollbackMode } : {}),
         ...(opts.onPending ? { onPending: opts.onPending } : {}),
+        ...(what.facts ? { facts: what.facts } : {}),
       },
     );
     if (out.dryRun) throw new Error('unexpected dry run');
