@@ -89,7 +89,6 @@ export async function rollback(
         ...opts,
         proveRestore: true,
         rollbackMode: mode,
-        // Nothing changes the host between this look and the rollback's stop.
         facts,
       }),
     );
