@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
-import { connectionInputs, resetInstance, runWithPost, sh, testHost } from './harness.js';
+import { connectionInputs, resetInstances, runWithPost, sh, testHost } from './harness.js';
 
 const h = testHost();
 const { b, c } = h.instances;
@@ -22,9 +22,8 @@ function liveCounts(psql: string): Record<string, number> {
 }
 
 describe('PostgreSQL backups', () => {
-  before(() => {
-    resetInstance('b');
-    resetInstance('c');
+  before(async () => {
+    await resetInstances('b', 'c');
   });
 
   test('through the compose postgres service, over the docker-compose v1 path', async () => {

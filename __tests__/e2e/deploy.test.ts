@@ -16,6 +16,7 @@ import {
   type ActionRun,
   type Instance,
 } from './harness.js';
+import { resetUnlessServing } from '../faults/inject.js';
 
 const h = testHost();
 const { a, b } = h.instances;
@@ -157,7 +158,8 @@ describe('deploy with verification and automatic rollback', () => {
   });
 
   test('a version that exits at start is detected fast, well before the health timeout', async () => {
-    resetInstance('a');
+    // The test before ends on v1, healthy: kept as it is (reset only if not).
+    await resetUnlessServing(a, 'v1');
     const r = await deployA('v4', { 'health-timeout': '120' });
     assert.equal(r.code, 1);
     assert.equal(r.outputs['rolled-back'], 'true');
@@ -173,7 +175,8 @@ describe('deploy with verification and automatic rollback', () => {
   });
 
   test('a failed pull and a failed pre-deploy command change nothing', async () => {
-    resetInstance('a');
+    // The test before ends on v1, healthy: kept as it is (reset only if not).
+    await resetUnlessServing(a, 'v1');
     const before = {
       env: env(a),
       container: appContainer(a),
@@ -245,7 +248,8 @@ describe('deploy with verification and automatic rollback', () => {
   });
 
   test('blue-green: a failing candidate never switches production, and its migration is undone', async () => {
-    resetInstance('b');
+    // The test before ends on v1, healthy: kept as it is (reset only if not).
+    await resetUnlessServing(b, 'v1');
     const envBefore = env(b);
     const rowsBefore = rows(b);
     const r = await deployB('v3', { strategy: 'blue-green', 'staging-port': '8789' });
@@ -264,7 +268,8 @@ describe('deploy with verification and automatic rollback', () => {
   });
 
   test('blue-green: a good candidate is verified on the staging port, then production switches', async () => {
-    resetInstance('b');
+    // The test before ends on v1, healthy: kept as it is (reset only if not).
+    await resetUnlessServing(b, 'v1');
     const r = await deployB('v2', { strategy: 'blue-green', 'staging-port': '8789' });
     assert.equal(r.code, 0, r.stdout);
     assert.equal(await version(b), 'v2');

@@ -187,6 +187,22 @@ export function resetInstance(name: 'a' | 'b' | 'c' | 'd'): void {
   execFileSync(join(ROOT, 'testhost/reset-instance.sh'), [name], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** Several instances reset side by side: each reset touches only its own project, dir and tags. */
+export async function resetInstances(...names: ('a' | 'b' | 'c' | 'd')[]): Promise<void> {
+  await Promise.all(
+    names.map(
+      (name) =>
+        new Promise<void>((done, fail) =>
+          spawn(join(ROOT, 'testhost/reset-instance.sh'), [name], {
+            stdio: ['ignore', 'ignore', 'inherit'],
+          }).on('close', (code) =>
+            code === 0 ? done() : fail(new Error(`reset-instance.sh ${name} exited ${code}`)),
+          ),
+        ),
+    ),
+  );
+}
+
 export async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
   const res = await fetch(url, init);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import type { SetSummary } from '../../src/manifest.js';
-import { connectionInputs, resetInstance, runAction, sh, testHost } from './harness.js';
+import { connectionInputs, resetInstances, runAction, sh, testHost } from './harness.js';
 
 const h = testHost();
 const { a, b } = h.instances;
@@ -24,9 +24,8 @@ const inB = {
 };
 
 describe('dry run, retention and list with two instances sharing a backup directory', () => {
-  before(() => {
-    resetInstance('a');
-    resetInstance('b');
+  before(async () => {
+    await resetInstances('a', 'b');
     sh(`rm -rf ${SHARED} && install -d -m 1777 ${SHARED}`);
     sh(
       `docker images --format '{{.Repository}}:{{.Tag}}' | grep '^eqmd-rollback/' | xargs -r docker rmi >/dev/null`,

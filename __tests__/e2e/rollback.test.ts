@@ -18,6 +18,7 @@ import {
   type Instance,
   type RunOptions,
 } from './harness.js';
+import { resetUnlessServing } from '../faults/inject.js';
 
 const h = testHost();
 const { a, b } = h.instances;
@@ -274,7 +275,8 @@ describe('rollback', () => {
   });
 
   test('static files deleted on the host are restored from a set (scope static)', async () => {
-    resetInstance('a');
+    // The test before ends on v2, healthy: kept as it is (reset only if not).
+    await resetUnlessServing(a, 'v2');
     const bk = await run(a, { command: 'backup' });
     assert.equal(bk.code, 0, bk.stdout);
     sh(`rm /var/lib/docker/volumes/eqmd-a_static_files/_data/manifest.json`);
@@ -321,7 +323,8 @@ describe('rollback', () => {
   });
 
   test('scope database on its own', async () => {
-    resetInstance('b');
+    // The test before ends on v1, healthy: kept as it is (reset only if not).
+    await resetUnlessServing(b, 'v1');
     const bk = await run(b, { command: 'backup', volumes: 'none' });
     const rows = await recordCount(b);
     await addRecord(b, 'x1');

@@ -2,7 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { connectionInputs, pgQuery, runAction, sh, testHost, type Instance } from '../e2e/harness.js';
+import {
+  connectionInputs,
+  pgQuery,
+  resetInstance,
+  runAction,
+  servedVersion,
+  sh,
+  testHost,
+  type Instance,
+} from '../e2e/harness.js';
 
 /** Injections and invariant checks shared by the fault tests: everything here acts on the real host. */
 
@@ -255,4 +264,21 @@ export async function cutWhen(
   );
   const post = await runAction({ ...instanceInputs(i), ...inputs }, { env, dir: main.dir, post: true });
   return { main, post, cut };
+}
+
+/**
+ * For a test that needs `version` serving, healthy, with nothing of a run left behind (no lock, no
+ * temporary set, no helper container), but not a pristine instance: the state the test before it in the
+ * file ends in is kept (a reset costs 6 to 8 s); any other state, a failed test's included, is reset.
+ */
+export async function resetUnlessServing(i: Instance, version: string): Promise<void> {
+  const name = i.composeProject.replace(/^eqmd-/, '') as 'a' | 'b' | 'c' | 'd';
+  const clean =
+    (await servedVersion(i).catch(() => '')) === version &&
+    (await healthStatus(i)) === 200 &&
+    !lockHeld(i) &&
+    tempSetsOf(i).length === 0 &&
+    helperContainers().length === 0 &&
+    runningAppContainers(i).length === 1;
+  if (!clean) resetInstance(name);
 }

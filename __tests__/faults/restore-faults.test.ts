@@ -9,6 +9,7 @@ import {
   pgQuery,
   recordCount,
   resetInstance,
+  resetInstances,
   runAction,
   servedVersion,
   sh,
@@ -105,8 +106,7 @@ describe('restore faults', () => {
   });
 
   fault(4, 'truncated or bit-flipped backup files (compressed and not)', async () => {
-    resetInstance('a');
-    resetInstance('b');
+    await resetInstances('a', 'b');
     const sa = await run(a, { command: 'backup' });
     const sb = await run(b, { command: 'backup' });
     ok(sa);
