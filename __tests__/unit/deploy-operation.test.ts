@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { RefusedError } from '../../src/errors.js';
 import type { DeployOptions, DeployResult } from '../../src/deploy/result.js';
 import { deploy } from '../../src/operations/deploy.js';
-import { appContainer, type FakeHost, silentLog } from './fake-host.js';
+import { appContainer, appImage, type FakeHost, silentLog } from './fake-host.js';
 import { sqliteHost, settingsFor } from './host-fixture.js';
 
 /** The deploy operation against a scripted host: the order of its steps and each branch of its story. */
@@ -75,6 +75,25 @@ test('a good deploy: one look at the host, backup before the switch, verified, n
   );
   assert.deepEqual(host.stopped, []);
   assert.equal(lookups.filter((n) => n <= at[5]!).length, 0, `app container looked up at ${lookups}`);
+});
+
+test('compose left the previous container in place: the deploy is not called healthy, and it recovers', async () => {
+  const host = deployHost();
+  // The pulled release is another image; the container verified after the switch still runs v1's.
+  host.docker.inspectImage = async (ref) =>
+    ref === 'registry.local/eqmd:v2' ? { ...appImage, id: 'sha256:2222' } : appImage;
+  const r = await run(host);
+  assert.equal(r.ok, false);
+  assert.equal(r.rolledBack, true);
+  const row = r.verify?.checks.find((c) => c.check === 'container runs registry.local/eqmd:v2');
+  assert.deepEqual(
+    [row?.ok, row?.detail],
+    [false, 'it runs image 1111, not 2222'],
+    JSON.stringify(r.verify?.checks),
+  );
+  assert.match(r.failure, /failed verification: container runs registry\.local\/eqmd:v2: it runs image 1111/);
+  // The recovery's own check passes: the restored container runs the pre-deploy set's image.
+  assert.ok(r.rollbackVerify?.checks.some((c) => c.check.startsWith('container runs') && c.ok));
 });
 
 test('a broken deploy: decided on consecutive 5xx, failed state kept, env and image put back, app output kept on the host only', async () => {

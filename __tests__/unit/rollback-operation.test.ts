@@ -128,14 +128,15 @@ test('a rollback looks at the host once: its snapshot refreshes only the contain
   const host = sqliteHost([target]);
   let running = true;
   let stoppedInspections = 0;
+  // The container runs the set's image once it is up again, as compose recreates it from the retag.
+  const now = () => ({ ...appContainer, running, imageId: target.image.id });
   host.docker.inspectContainer = async () => {
     if (!running) stoppedInspections++;
-    return { ...appContainer, running };
+    return now();
   };
-  host.docker.serviceContainers = async (_p, service) =>
-    service === 'eqmd' ? [{ ...appContainer, running }] : [];
+  host.docker.serviceContainers = async (_p, service) => (service === 'eqmd' ? [now()] : []);
   host.docker.stopContainer = async () => void (running = false);
-  host.docker.startContainer = async () => void (running = true);
+  host.on(/up -d --no-deps eqmd/, () => ((running = true), {}));
   const out = await rollback(host, settings({ scope: 'app', 'backup-id': target.id }), silentLog(), opts);
   assert.ok(!out.dryRun);
   const probes = host.commands.filter((c) => /echo "hostname/.test(c.command));
@@ -144,4 +145,22 @@ test('a rollback looks at the host once: its snapshot refreshes only the contain
   assert.ok(host.ran(/mv -T/) || host.commands.filter((c) => /mkdir/.test(c.command)).length >= 1);
   assert.ok(stoppedInspections > 0, 'the stopped container was inspected again');
   assert.ok(host.ran(/docker tag/), 'the image was put back');
+  assert.ok(out.healthy, 'verified: healthy, and running the set’s image');
+  assert.ok(
+    out.verify?.checks.some((c) => c.check === 'container runs registry.local/eqmd:v1' && c.ok),
+    JSON.stringify(out.verify?.checks),
+  );
+});
+
+test('a rollback whose restored container still runs another image is not called healthy', async () => {
+  const target = validManifest({ created: '2026-11-20T08:00:00Z', reason: 'pre-deploy' });
+  const host = sqliteHost([target]);
+  // appContainer runs sha256:1111, never the set's image: as if compose had left it in place.
+  host.docker.serviceContainers = async (_p, service) => (service === 'eqmd' ? [appContainer] : []);
+  const out = await rollback(host, settings({ scope: 'app', 'backup-id': target.id }), silentLog(), opts);
+  assert.ok(!out.dryRun);
+  assert.equal(out.healthy, false, 'the old container answering proves nothing');
+  const row = out.verify?.checks.find((c) => c.check === 'container runs registry.local/eqmd:v1');
+  assert.equal(row?.ok, false);
+  assert.equal(row?.detail, `it runs image 1111, not ${'1'.repeat(12)}`);
 });

@@ -161,10 +161,14 @@ export async function deploy(
   } catch (err) {
     upError = (err as Error).message;
   }
-  const container = await currentContainer(host, facts.project, settings.app.service);
+  const [container, pulled] = await Promise.all([
+    currentContainer(host, facts.project, settings.app.service),
+    host.docker.inspectImage(reference),
+  ]);
   if (!upError && container) {
+    const expected = pulled ? { reference, imageId: pulled.id } : undefined;
     result.verify = await log.group(`Verify ${reference}`, () =>
-      verifyContainer(host, container.id, settings.verify.health, settings.verify, log, clock),
+      verifyContainer(host, container.id, settings.verify.health, settings.verify, log, clock, expected),
     );
   }
   result.timings.detectMs = clock() - switchAt;

@@ -177,9 +177,11 @@ export async function rollbackToSet(
   await step(plan.up);
   opts.onStopped?.(null);
   const container = await currentContainer(host, project, app.service);
+  // The set's image, when this rollback put it back: the restored container must run it.
+  const expected = plan.retag ? { reference: plan.image, imageId: m.image.id } : undefined;
   const verify = container
     ? await log.group('Verify the restored version', () =>
-        verifyContainer(host, container.id, settings.verify.health, settings.verify, log),
+        verifyContainer(host, container.id, settings.verify.health, settings.verify, log, Date.now, expected),
       )
     : null;
   return { verify, failedState: taken.set, parts, notes, image: plan.image };

@@ -41,6 +41,15 @@ export function healthUrlText(u: HealthUrl): string {
     : `${u.protocol}//${u.host}:${u.port}${u.path}`;
 }
 
+/** The image the switch was to start: the container verified must run it, not merely answer. */
+export interface ExpectedImage {
+  /** As the operator knows it, e.g. registry/eqmd:v2. */
+  reference: string;
+  imageId: string;
+}
+
+const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
+
 /** Where to ask: the URL as given, or the container itself at its first network address. */
 function target(url: HealthUrl, c: ContainerInfo): HealthUrl | null {
   if (!url.containerPort) return url;
@@ -60,6 +69,11 @@ export async function verifyContainer(
   vs: VerifySettings,
   log: Log,
   clock: () => number = Date.now,
+  /**
+   * After a switch: the image it started. A container still running another one (compose left it in
+   * place) fails here, however healthy: the old version answering is no proof the new one runs.
+   */
+  expected?: ExpectedImage,
 ): Promise<VerifyReport> {
   const start = clock();
   const history: Observation[] = [];
@@ -91,6 +105,19 @@ export async function verifyContainer(
         ? `${container.status}, exit code ${container.exitCode}, ${container.restartCount} restarts`
         : 'no container',
     },
+    ...(expected
+      ? [
+          {
+            check: `container runs ${expected.reference}`,
+            ok: container?.imageId === expected.imageId,
+            detail: !container
+              ? 'no container'
+              : container.imageId === expected.imageId
+                ? `image ${shortId(expected.imageId)}`
+                : `it runs image ${shortId(container.imageId)}, not ${shortId(expected.imageId)}`,
+          },
+        ]
+      : []),
     {
       check: 'Docker health status',
       ok: container?.health !== 'unhealthy',
