@@ -183,8 +183,10 @@ export function sh(command: string): string {
   return execFileSync('bash', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+const RESET = join(ROOT, 'testhost/reset-instance.sh');
+
 export function resetInstance(name: 'a' | 'b' | 'c' | 'd'): void {
-  execFileSync(join(ROOT, 'testhost/reset-instance.sh'), [name], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(RESET, [name], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** Several instances reset side by side: each reset touches only its own project, dir and tags. */
@@ -193,7 +195,7 @@ export async function resetInstances(...names: ('a' | 'b' | 'c' | 'd')[]): Promi
     names.map(
       (name) =>
         new Promise<void>((done, fail) =>
-          spawn(join(ROOT, 'testhost/reset-instance.sh'), [name], {
+          spawn(RESET, [name], {
             stdio: ['ignore', 'ignore', 'inherit'],
           }).on('close', (code) =>
             code === 0 ? done() : fail(new Error(`reset-instance.sh ${name} exited ${code}`)),

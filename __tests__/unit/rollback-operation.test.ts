@@ -141,8 +141,8 @@ test('a rollback looks at the host once: its snapshot refreshes only the contain
   assert.ok(!out.dryRun);
   const probes = host.commands.filter((c) => /echo "hostname/.test(c.command));
   assert.equal(probes.length, 1, 'one probe: the snapshot after the stop does not probe again');
-  // The snapshot ran, from the container as it is after the stop (inspected then, not remembered).
-  assert.ok(host.ran(/mv -T/) || host.commands.filter((c) => /mkdir/.test(c.command)).length >= 1);
+  // The snapshot was made, from the container as it is after the stop (inspected then, not remembered).
+  assert.ok(out.snapshot, 'the pre-restore snapshot was made');
   assert.ok(stoppedInspections > 0, 'the stopped container was inspected again');
   assert.ok(host.ran(/docker tag/), 'the image was put back');
   assert.ok(out.healthy, 'verified: healthy, and running the set’s image');

@@ -50,6 +50,20 @@ export interface ExpectedImage {
 
 const shortId = (id: string) => id.replace(/^sha256:/, '').slice(0, 12);
 
+/** Whether the container runs the image the switch started, compared by id. */
+function imageCheck(container: ContainerInfo | null, expected: ExpectedImage): Check {
+  const ok = container?.imageId === expected.imageId;
+  return {
+    check: `container runs ${expected.reference}`,
+    ok,
+    detail: !container
+      ? 'no container'
+      : ok
+        ? `image ${shortId(expected.imageId)}`
+        : `it runs image ${shortId(container.imageId)}, not ${shortId(expected.imageId)}`,
+  };
+}
+
 /** Where to ask: the URL as given, or the container itself at its first network address. */
 function target(url: HealthUrl, c: ContainerInfo): HealthUrl | null {
   if (!url.containerPort) return url;
@@ -105,19 +119,7 @@ export async function verifyContainer(
         ? `${container.status}, exit code ${container.exitCode}, ${container.restartCount} restarts`
         : 'no container',
     },
-    ...(expected
-      ? [
-          {
-            check: `container runs ${expected.reference}`,
-            ok: container?.imageId === expected.imageId,
-            detail: !container
-              ? 'no container'
-              : container.imageId === expected.imageId
-                ? `image ${shortId(expected.imageId)}`
-                : `it runs image ${shortId(container.imageId)}, not ${shortId(expected.imageId)}`,
-          },
-        ]
-      : []),
+    ...(expected ? [imageCheck(container, expected)] : []),
     {
       check: 'Docker health status',
       ok: container?.health !== 'unhealthy',
