@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { migrationReportSchema } from './migrations/schema.js';
+import { idTime } from './backup/backup-id.js';
 import { backupTag } from './backup/set-paths.js';
 import { MANIFEST_SCHEMA, MANIFEST_REASONS, ROLLBACK_MODES } from './manifest.js';
 import {
@@ -31,6 +32,8 @@ const text = (max: number) =>
     v.maxLength(max, `at most ${max} characters`),
     v.check((s) => s === '' || PATH_CHARS.test(s), 'one line without control characters'),
   );
+/** How long after its id a set's `created` may be. */
+const CREATED_WITHIN_MS = 60 * 60 * 1000;
 const matching = (re: RegExp, expected: string) => v.pipe(v.string(), v.regex(re, expected));
 const count = v.pipe(v.number(), v.safeInteger('a whole number'), v.minValue(0, 'not negative'));
 const reference = v.pipe(
@@ -153,10 +156,13 @@ export const manifestSchema = v.pipe(
     ['image', 'backupTag'],
   ),
   v.forward(
-    v.check(
-      (m) => m.id.slice(0, 16) === m.created.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z'),
-      'the time the id was made from',
-    ),
+    v.check((m) => {
+      // The id is made when the run plans the set, `created` when it is taken: a snapshot is taken
+      // once the service has stopped, seconds later. An hour bounds what a forged time could buy
+      // (retention keeps a recent snapshot).
+      const after = Date.parse(m.created) - idTime(m.id);
+      return after >= 0 && after < CREATED_WITHIN_MS;
+    }, 'a time from the second the id was made to an hour after'),
     ['created'],
   ),
   v.forward(

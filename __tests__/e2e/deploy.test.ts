@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
+import { parseManifest } from '../../src/manifest-read.js';
 import {
   connectionInputs,
   getJson,
@@ -136,9 +137,13 @@ describe('deploy with verification and automatic rollback', () => {
     // The failed state was saved first, as its own verified set.
     const failed = /saved first as backup set `([^`]+)`/.exec(r.summary)?.[1];
     assert.ok(failed, 'the summary names the failed-state set');
-    const fm = JSON.parse(
+    // Read as list, rollback and retention read it: taken after the stop, seconds after its id.
+    const read = parseManifest(
+      failed,
       readFileSync(join(a.projectDir, 'backups', failed, 'manifest.json'), 'utf8'),
-    ) as Manifest;
+    );
+    assert.ok(read.ok, read.ok ? '' : read.problem);
+    const fm = read.manifest;
     assert.equal(fm.reason, 'failed-deploy');
     assert.equal(fm.verified, true);
     const pre = JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;

@@ -38,7 +38,7 @@ test('a backup runs its steps in order and writes a verified manifest last', asy
   const order = [
     /hostname/,
     /mkdir .*\.tmp-/,
-    /docker tag sha256:1111 eqmd-rollback\/eqmd-a:/,
+    /docker tag sha256:1111111111111111111111111111111111111111111111111111111111111111 eqmd-rollback\/eqmd-a:/,
     /report=/,
     /docker cp/,
     /sha256sum/,

@@ -3,17 +3,15 @@ import { test } from 'node:test';
 import { RefusedError } from '../../src/errors.js';
 import type { DeployOptions, DeployResult } from '../../src/deploy/result.js';
 import { deploy } from '../../src/operations/deploy.js';
-import { appContainer, appImage, type FakeHost, silentLog } from './fake-host.js';
+import { appContainer, appImage, type FakeHost, runClock, silentLog } from './fake-host.js';
 import { sqliteHost, settingsFor } from './host-fixture.js';
 
 /** The deploy operation against a scripted host: the order of its steps and each branch of its story. */
 
 const settings = (over: Record<string, string> = {}) => settingsFor('deploy', { version: 'v2', ...over });
 
-let n = 0;
 const opts = (): DeployOptions => ({
-  newId: () => `20261124T1015${String(30 + n++).padStart(2, '0')}Z-abcdef`,
-  now: () => new Date('2026-11-24T10:15:30Z'),
+  ...runClock('2026-11-24T10:15:30Z'),
   toolVersion: '0.1.0',
 });
 
@@ -81,17 +79,22 @@ test('compose left the previous container in place: the deploy is not called hea
   const host = deployHost();
   // The pulled release is another image; the container verified after the switch still runs v1's.
   host.docker.inspectImage = async (ref) =>
-    ref === 'registry.local/eqmd:v2' ? { ...appImage, id: 'sha256:2222' } : appImage;
+    ref === 'registry.local/eqmd:v2'
+      ? { ...appImage, id: 'sha256:2222222222222222222222222222222222222222222222222222222222222222' }
+      : appImage;
   const r = await run(host);
   assert.equal(r.ok, false);
   assert.equal(r.rolledBack, true);
   const row = r.verify?.checks.find((c) => c.check === 'container runs registry.local/eqmd:v2');
   assert.deepEqual(
     [row?.ok, row?.detail],
-    [false, 'it runs image 1111, not 2222'],
+    [false, `it runs image ${'1'.repeat(12)}, not ${'2'.repeat(12)}`],
     JSON.stringify(r.verify?.checks),
   );
-  assert.match(r.failure, /failed verification: container runs registry\.local\/eqmd:v2: it runs image 1111/);
+  assert.match(
+    r.failure,
+    /failed verification: container runs registry\.local\/eqmd:v2: it runs image 1{12},/,
+  );
   // The recovery's own check passes: the restored container runs the pre-deploy set's image.
   assert.ok(r.rollbackVerify?.checks.some((c) => c.check.startsWith('container runs') && c.ok));
 });
@@ -179,7 +182,7 @@ test('the dry run prints the exact commands: checks, the backup, the switch and 
   for (const fragment of [
     'docker pull -q registry.local/eqmd:v2',
     'Back up the running version (reason pre-deploy) as set 2026',
-    'docker tag sha256:1111 eqmd-rollback/eqmd-a:2026',
+    'docker tag sha256:1111111111111111111111111111111111111111111111111111111111111111 eqmd-rollback/eqmd-a:2026',
     'mv -T',
     'mapfile -t lines',
     'up -d --no-deps eqmd',

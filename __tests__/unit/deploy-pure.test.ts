@@ -267,7 +267,7 @@ test('row-count comparison and the count query quote identifiers and skip odd na
 const image = (reference: string, envValue: string): Manifest['image'] => ({
   reference,
   envValue,
-  id: 'sha256:1111',
+  id: 'sha256:1111111111111111111111111111111111111111111111111111111111111111',
   repoDigests: [],
   backupTag: 'eqmd-rollback/p:20260101T000000Z-abcdef',
   variable: 'EQMD_IMAGE',

@@ -1,3 +1,4 @@
+import { newBackupId } from '../../src/backup/backup-id.js';
 import type { ContainerInfo, DockerApi, ImageInfo } from '../../src/docker-api.js';
 import type { Log } from '../../src/log.js';
 import type { ExecOptions, ExecResult, HttpAnswer, RemoteHost } from '../../src/remote-host.js';
@@ -79,7 +80,7 @@ export const appContainer: ContainerInfo = {
   id: 'c0ffee',
   name: 'eqmd-a_eqmd_1',
   image: 'registry.local/eqmd:v1',
-  imageId: 'sha256:1111',
+  imageId: 'sha256:1111111111111111111111111111111111111111111111111111111111111111',
   running: true,
   restarting: false,
   status: 'running',
@@ -98,7 +99,22 @@ export const appContainer: ContainerInfo = {
 };
 
 export const appImage: ImageInfo = {
-  id: 'sha256:1111',
+  id: 'sha256:1111111111111111111111111111111111111111111111111111111111111111',
   repoTags: ['registry.local/eqmd:v1'],
-  repoDigests: ['registry.local/eqmd@sha256:aaaa'],
+  repoDigests: [
+    'registry.local/eqmd@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  ],
 };
+
+/**
+ * A run's clock as a real run lives it: time passes between reading it (a stop, a copy), ids are made
+ * from it as it is then, and each id is its own.
+ */
+export function runClock(start: string, stepMs = 700): { newId: () => string; now: () => Date } {
+  let at = Date.parse(start);
+  let made = 0;
+  return {
+    newId: () => newBackupId(new Date(at), Buffer.from([0xab, 0xcd, made++])),
+    now: () => new Date((at += stepMs)),
+  };
+}

@@ -23,11 +23,29 @@ export function sqliteHost(existing: Manifest[] = []): FakeHost {
       stdout: `report=${JSON.stringify({ integrity: 'ok', tables: { records_patient: 50 }, schema: SHA, sha256: SHA, bytes: 4096 })}\n`,
     })
     .on(/docker cp/, { stdout: 'entries=3\ncontent_bytes=120\n' })
-    .on(/sha256sum < "\$f"/, {
-      stdout: `file=10=${SHA}=compose.yml\nfile=4096=${SHA}=database.sqlite3\nfile=20=${SHA}=env\nfile=10240=${SHA}=volumes/eqmd-a_media_files.tar\n`,
-    })
+    .on(/sha256sum < "\$f"/, () => ({ stdout: setListing(host) }))
     .on(/for d in \*\/; do/, { stdout: listing });
   return host;
+}
+
+/**
+ * What the checksum step lists: the files the steps since the set was created wrote (a failed-state
+ * snapshot holds the database only), as the real step finds them in the directory.
+ */
+function setListing(host: FakeHost): string {
+  const at = host.commands.map((c) => /mkdir \S+\/\.tmp-/.test(c.command)).lastIndexOf(true);
+  const since = host.commands.slice(at).map((c) => c.command);
+  const wrote = (re: RegExp) => since.some((c) => re.test(c));
+  const volumes = [
+    ...new Set(since.flatMap((c) => [...c.matchAll(/\/volumes\/([\w.-]+)\.tar/g)].map((m) => m[1]))),
+  ];
+  return [
+    `file=10=${SHA}=compose.yml`,
+    ...(wrote(/\/database\.sqlite3/) ? [`file=4096=${SHA}=database.sqlite3`] : []),
+    `file=20=${SHA}=env`,
+    ...volumes.sort().map((v) => `file=10240=${SHA}=volumes/${v}.tar`),
+    '',
+  ].join('\n');
 }
 
 /**

@@ -58,7 +58,9 @@ const rejected: [string, string, Edit][] = [
   ],
   ['database.kind', 'unknown kind', (m) => (m.database.kind = 'mysql')],
   ['reason', 'not a reason', (m) => (m.reason = `pre-deploy\n::error::${MARKER}`)],
-  ['created', 'a time the id was not made from', (m) => (m.created = '2026-11-24T10:15:31Z')],
+  ['created', 'before the second the id was made', (m) => (m.created = '2026-11-24T10:15:29.999Z')],
+  ['created', 'an hour after the id', (m) => (m.created = '2026-11-24T11:15:30Z')],
+  ['created', 'a year after the id', (m) => (m.created = '2027-11-24T10:15:30Z')],
   ['created', 'not a time', (m) => (m.created = `x\n::add-mask::${MARKER}`)],
   ['project', 'not a compose project', (m) => (m.project = 'Eqmd A')],
   ['projectDir', 'traversal', (m) => (m.projectDir = '/srv/../etc')],
@@ -142,6 +144,16 @@ test('a valid manifest passes; the output is the manifest', () => {
     'the way back undoes exactly records.0003_rename_patient_ward_unit, each reversible',
   );
   assert.deepEqual(validateManifest(proven), { ok: true, manifest: proven });
+  // A snapshot is taken after the service stopped, seconds after its id was made (its plan); a long
+  // wait for a stop stays within the hour.
+  for (const created of [
+    '2026-11-24T10:15:30.999Z',
+    '2026-11-24T10:15:33.250Z',
+    '2026-11-24T11:15:29.999Z',
+  ]) {
+    const later = { ...base(), created };
+    assert.deepEqual(validateManifest(later), { ok: true, manifest: later }, created);
+  }
   // A set made before the event was recorded reads as no operator's run.
   const older = base() as unknown as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   delete older.run.event;

@@ -14,8 +14,8 @@ import {
 import { readMigrationFacts } from '../../src/migrations/read.js';
 import { proveWayBack, rollbackPath, undoneWithoutLoss, withWayBack } from '../../src/migrations/way-back.js';
 import { deploy } from '../../src/operations/deploy.js';
-import { appContainer, type FakeHost, silentLog } from './fake-host.js';
-import { settingsFor, sqliteHost } from './host-fixture.js';
+import { appContainer, type FakeHost, runClock, silentLog } from './fake-host.js';
+import { SHA, settingsFor, sqliteHost } from './host-fixture.js';
 
 const op = (o: string, reversible = true, extra: Partial<OperationFact> = {}): OperationFact => ({
   op: o,
@@ -241,10 +241,8 @@ test('the facts line is read like any data from the host: accept/reject table', 
   }
 });
 
-let n = 0;
 const opts = (): DeployOptions => ({
-  newId: () => `20261124T1016${String(10 + n++).padStart(2, '0')}Z-abcdef`,
-  now: () => new Date('2026-11-24T10:16:00Z'),
+  ...runClock('2026-11-24T10:16:10Z'),
   toolVersion: '0.1.0',
 });
 function hostPrinting(out: string | null): FakeHost {
@@ -320,6 +318,8 @@ test('the pre-deploy manifest records the classification and each app’s applie
 
 test('no database, no classification step', async () => {
   const host = hostPrinting(line(facts));
+  // The set holds what the backup wrote: no database file, no archive.
+  host.on(/sha256sum < "\$f"/, { stdout: `file=10=${SHA}=compose.yml\nfile=20=${SHA}=env\n` });
   await deploy(
     host,
     settingsFor('deploy', {

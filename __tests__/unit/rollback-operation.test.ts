@@ -155,12 +155,14 @@ test('a rollback looks at the host once: its snapshot refreshes only the contain
 test('a rollback whose restored container still runs another image is not called healthy', async () => {
   const target = validManifest({ created: '2026-11-20T08:00:00Z', reason: 'pre-deploy' });
   const host = sqliteHost([target]);
-  // appContainer runs sha256:1111, never the set's image: as if compose had left it in place.
-  host.docker.serviceContainers = async (_p, service) => (service === 'eqmd' ? [appContainer] : []);
+  // The container runs another image than the set's: as if compose had left the old one in place.
+  const stale = { ...appContainer, imageId: `sha256:${'3'.repeat(64)}` };
+  host.docker.serviceContainers = async (_p, service) => (service === 'eqmd' ? [stale] : []);
+  host.docker.inspectContainer = async () => stale;
   const out = await rollback(host, settings({ scope: 'app', 'backup-id': target.id }), silentLog(), opts);
   assert.ok(!out.dryRun);
   assert.equal(out.healthy, false, 'the old container answering proves nothing');
   const row = out.verify?.checks.find((c) => c.check === 'container runs registry.local/eqmd:v1');
   assert.equal(row?.ok, false);
-  assert.equal(row?.detail, `it runs image 1111, not ${'1'.repeat(12)}`);
+  assert.equal(row?.detail, `it runs image ${'3'.repeat(12)}, not ${'1'.repeat(12)}`);
 });

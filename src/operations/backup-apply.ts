@@ -5,6 +5,7 @@ import { finalizeStep } from '../backup/set-steps.js';
 import type { Step } from '../backup/steps.js';
 import { deferredLog, type Log } from '../log.js';
 import type { Manifest, VolumeRecord } from '../manifest.js';
+import { validateManifest } from '../manifest-read.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import type { BackupOptions } from './backup.js';
@@ -80,6 +81,11 @@ export async function applyBackup(
       `backup verification failed: ${failed.map((c) => `${c.check} (${c.detail})`).join('; ')}`,
     );
   }
+  // The readers (list, rollback, retention) validate every manifest: a set they would refuse is
+  // never committed as if it could be restored.
+  const readable = validateManifest(manifest);
+  if (!readable.ok)
+    throw new Error(`backup ${opts.id}: its manifest would be refused by its readers: ${readable.problem}`);
   await step(finalizeStep(plan.paths, `${JSON.stringify(manifest, null, 2)}\n`));
   return manifest;
 }

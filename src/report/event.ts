@@ -1,3 +1,4 @@
+import { idTime } from '../backup/backup-id.js';
 import type { Check } from '../backup/check.js';
 import type { DeployResult } from '../deploy/result.js';
 import type { RollbackDone } from '../operations/rollback-result.js';
@@ -53,8 +54,8 @@ const probe = (v: VerifyReport | null): RunEvent['probe'] =>
 
 /** `20261124T101530Z-3fa9c1` → 2026-11-24T10:15:30Z: backup ids carry their creation time. */
 export function createdOfId(id: string): string {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(id);
-  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : '';
+  const t = idTime(id);
+  return Number.isNaN(t) ? '' : new Date(t).toISOString().replace('.000Z', 'Z');
 }
 
 export function deployEvent(d: DeployResult, version: string): RunEvent {
