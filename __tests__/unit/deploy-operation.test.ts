@@ -116,8 +116,17 @@ test('a broken deploy: decided on consecutive 5xx, failed state kept, env and im
   assert.equal(r.deployedImage, 'registry.local/eqmd:v1');
   assert.ok(Date.now() - started < 3000, 'three quick probes after the first 5xx, not three intervals');
   assert.deepEqual(host.stopped, [appContainer.id]);
-  assert.equal(probes(host), 2, 'the snapshot after the switch looks again; the pre-deploy backup did not');
+  assert.equal(probes(host), 1, 'one look: the snapshot after the switch refreshes what the switch changed');
   assert.ok(r.failedState, 'the failed state was snapshotted');
+  // As the switch left it: the env file named the release.
+  assert.equal(r.failedState.manifest.image.envValue, 'registry.local/eqmd:v2');
+  // The pre-deploy set is checked once, before the stop: the restore does not hash its database again.
+  const checks = host.commands.filter((c) => /sha256sum --quiet --strict -c -/.test(c.command));
+  assert.equal(checks.length, 1, 'one check of the set');
+  assert.ok(
+    host.commands.indexOf(checks[0]!) < firstIndex(host, /cat .*\/env > "\$tmp"/),
+    'before any overwrite',
+  );
   const restoreEnv = firstIndex(host, /cat .*\/env > "\$tmp"/);
   const retag = firstIndex(host, /docker tag eqmd-rollback\/eqmd-a:\S+ registry\.local\/eqmd:v1/);
   assert.ok(restoreEnv > 0 && retag > restoreEnv, 'env file, then the backed-up image under its reference');

@@ -78,9 +78,26 @@ test('the orphan watchdog ends with its script while the connection stays open',
   try {
     await sleep(1500);
     const left = group();
-    // Left: the stand-in sshd and its sleep; not a watchdog (bash) and its sleep 0.2.
+    // Left: the stand-in sshd and its sleep; not a watchdog (bash).
     assert.equal(left.length, 2, left.join('\n'));
-    assert.doesNotMatch(left.join('\n'), /^\s*\d+ sleep 0\.2$/m);
+  } finally {
+    sshd.kill('SIGKILL');
+  }
+});
+
+test('the orphan watchdog waits without forking: no sleep process while its script runs', async () => {
+  // Every running command has a watchdog: a `sleep` forked five times a second by each took CPU from
+  // the work it watched (a deploy runs several commands side by side on a small host).
+  const { sshd, group } = underFakeSshd(bashScript(['sleep 1.6']), 'true');
+  try {
+    await sleep(300);
+    const seen: string[] = [];
+    for (let i = 0; i < 10; i++, await sleep(100)) seen.push(...group());
+    assert.ok(
+      seen.some((l) => / sleep 1\.6$/.test(l)),
+      `the script runs:\n${seen.join('\n')}`,
+    );
+    assert.ok(!seen.some((l) => / sleep 0\.2$/.test(l)), `a forked sleep:\n${seen.join('\n')}`);
   } finally {
     sshd.kill('SIGKILL');
   }

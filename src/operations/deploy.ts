@@ -17,7 +17,7 @@ import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
 import { startClassification, type Classification } from './migrations.js';
 import { whyRestoreCannotRun } from './restore.js';
-import { recoverFailedDeploy } from './recover.js';
+import { lookAfterSwitch, recoverFailedDeploy } from './recover.js';
 import { runGroupedStep } from './run-step.js';
 import { currentContainer } from './service.js';
 import { ensureSetImage } from './set-image.js';
@@ -179,13 +179,14 @@ export async function deploy(
   result.failure = upError
     ? `compose could not start ${reference}: ${upError.split('\n').slice(0, 3).join(' ')}`
     : `${reference} failed verification: ${result.verify ? failedChecks(result.verify) : 'no container'}`;
+  const afterSwitch = upError ? null : await lookAfterSwitch(host, facts, reference, container, pulled);
   return finish(
     await recoverFailedDeploy(
       host,
       settings,
       log,
       opts,
-      { reference, facts, point, title: 'Automatic rollback' },
+      { reference, facts, point, title: 'Automatic rollback', ...(afterSwitch ? { afterSwitch } : {}) },
       result,
       clock,
     ),

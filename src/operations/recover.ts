@@ -1,6 +1,7 @@
 import { recoveryPlan } from '../deploy/plan.js';
 import type { DeployOptions, DeployResult } from '../deploy/result.js';
 import type { Log } from '../log.js';
+import type { ContainerInfo, ImageInfo } from '../docker-api.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
@@ -18,7 +19,14 @@ export async function recoverFailedDeploy(
   settings: Settings,
   log: Log,
   opts: DeployOptions,
-  x: { reference: string; facts: Facts; point: SetOnHost; title: string },
+  x: {
+    reference: string;
+    facts: Facts;
+    point: SetOnHost;
+    title: string;
+    /** The look refreshed by what the switch changed, when the caller knows it (see rollbackToSet). */
+    afterSwitch?: Facts;
+  },
   result: DeployResult,
   clock: () => number,
 ): Promise<DeployResult> {
@@ -33,7 +41,10 @@ export async function recoverFailedDeploy(
   const recoveryStart = clock();
   const recovery = recoveryPlan(settings, x.facts, x.point, 'failed-deploy', opts.newId(), x.reference);
   const rb = await log.group(x.title, () =>
-    rollbackToSet(host, settings, log, x.facts.project, recovery, opts),
+    rollbackToSet(host, settings, log, x.facts.project, recovery, {
+      ...opts,
+      ...(x.afterSwitch ? { facts: x.afterSwitch } : {}),
+    }),
   );
   const out: DeployResult = {
     ...result,
@@ -52,4 +63,25 @@ export async function recoverFailedDeploy(
       { label: 'the verification after the rollback', report: rb.verify },
     ]);
   return out;
+}
+
+/**
+ * The deploy's look at the host, refreshed by what its switch changed, on purpose instead of a second
+ * look: the env file names the release, and the service runs the container just verified, from its
+ * image (the pulled one, unless compose left another in place).
+ */
+export async function lookAfterSwitch(
+  host: RemoteHost,
+  facts: Facts,
+  reference: string,
+  container: ContainerInfo | null,
+  pulled: ImageInfo | null,
+): Promise<Facts | null> {
+  if (!container) return null;
+  return {
+    ...facts,
+    probe: { ...facts.probe, imageVariable: reference, containerIds: [container.id] },
+    container,
+    image: container.imageId === pulled?.id ? pulled : await host.docker.inspectImage(container.imageId),
+  };
 }

@@ -15,7 +15,6 @@ import {
 import { sqliteRestoreStep } from '../restore/sqlite.js';
 import { CARRIED_KEY, CARRY_FAILED_KEY, type SqliteCarry } from '../carry-over/step.js';
 import { pgCarryOverStep } from '../carry-over/pg-step.js';
-import { verifySetStep } from '../restore/checksums.js';
 import { readSpace, restoreSpaceStep, spaceProblems, type SpaceTarget } from '../restore/space.js';
 import type { Settings } from '../settings.js';
 import { runGroupedStep, runStep } from './run-step.js';
@@ -32,9 +31,10 @@ export interface RestoredDatabase {
 }
 
 /**
- * Restores a set's database; the caller has stopped the app and snapshotted what this overwrites.
- * Checksums first; the restored copy is verified before it replaces anything; the replaced data is
- * kept aside, never deleted.
+ * Restores a set's database; the caller has stopped the app and snapshotted what this overwrites, and
+ * its plan checked the set's checksums before it stopped anything (under the same lock: the file is not
+ * hashed twice). The restored copy is verified before it replaces anything; the replaced data is kept
+ * aside, never deleted.
  */
 export async function restoreDatabase(
   host: RemoteHost,
@@ -55,7 +55,6 @@ export async function restoreDatabase(
   const step = (s: Step) => runGroupedStep(host, log, s);
   const file = m.files.find((f) => f.path === db.file);
   if (!file) throw new RefusedError(`backup set ${m.id} lists no file ${db.file}`);
-  await step(verifySetStep(set.dir, [file]));
 
   if (db.kind === 'sqlite') {
     const out = await step(

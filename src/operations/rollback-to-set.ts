@@ -47,9 +47,10 @@ export interface RollbackOptions extends SnapshotOptions {
    */
   proveRestore?: boolean;
   /**
-   * The caller's look at the host, if nothing but the stop below changes it before the snapshot (the
-   * rollback command's): the snapshot then refreshes only the stopped container instead of probing
-   * again. A deploy's recovery passes none: its switch changed the env file and the container.
+   * The caller's look at the host, if nothing but the stop below changes it before the snapshot: the
+   * rollback command's, or a deploy's refreshed by what its switch changed (the env file names the
+   * release, the service runs its container). The snapshot then refreshes only the stopped container
+   * instead of probing again; if the container stopped is not the one the look names, it probes.
    */
   facts?: Facts;
 }
@@ -74,17 +75,25 @@ export async function rollbackToSet(
   const notes: string[] = [];
   const m = plan.target.manifest;
 
-  // Refuse before touching anything if the set is not what its manifest says.
-  try {
-    await step(plan.check);
-  } catch (err) {
-    const detail = err instanceof RemoteCommandError ? err.stderrTail.trim() : (err as Error).message;
+  // Refuse before touching anything if the set is not what its manifest says, or its image is gone.
+  // Read-only, side by side: the checksums, the set's image, and the container a stop would stop
+  // (looked up now, not planned: a deploy's recovery stops the failed release it just started).
+  const [checked, image, running] = await Promise.allSettled([
+    step(plan.check),
+    plan.parts.app ? host.docker.inspectImage(m.image.backupTag) : null,
+    currentContainer(host, project, app.service),
+  ]);
+  if (checked.status === 'rejected') {
+    const err = checked.reason as Error;
+    const detail = err instanceof RemoteCommandError ? err.stderrTail.trim() : err.message;
     throw new RefusedError(
       `backup set ${m.id} fails its checksums, so nothing was restored or changed: ${detail}`,
     );
   }
-
-  if (plan.parts.app) await ensureSetImage(host, log, m);
+  if (running.status === 'rejected') throw running.reason;
+  // Gone from the host (or not readable): pulled back by digest, or refused, with nothing changed.
+  if (plan.parts.app && (image.status === 'rejected' || image.value?.id !== m.image.id))
+    await ensureSetImage(host, log, m);
   const mode = plan.database?.mode;
   if (opts.proveRestore && mode && mode !== 'never') {
     const backupDir = plan.target.dir.replace(/\/[^/]*$/, '');
@@ -99,9 +108,8 @@ export async function rollbackToSet(
   }
 
   // Through the Docker API already open on this connection: `compose stop` would only start compose
-  // (a Python program with v1) to send the same request. The container is looked up now, not planned:
-  // a deploy's recovery stops the failed release it just started.
-  const stopped = await currentContainer(host, project, app.service);
+  // (a Python program with v1) to send the same request.
+  const stopped = running.value;
   const mark = (overwriting: boolean) =>
     stopped && opts.onStopped?.({ containerId: stopped.id, target: m.id, overwriting });
   mark(false);
