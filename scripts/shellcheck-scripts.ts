@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sweepHelpersStep } from '../src/backup/helper-containers.js';
+import { removeHelperStep, sweepHelpersStep } from '../src/backup/helper-containers.js';
 import { postgresServiceStep, postgresUrlStep } from '../src/backup/postgres-steps.js';
 import { setPaths } from '../src/backup/set-paths.js';
 import {
@@ -79,6 +79,7 @@ const settings = parseSettings(
 
 const steps: Step[] = [
   sweepHelpersStep('/srv/eqmd', '/srv/eqmd/backups'),
+  removeHelperStep('eqmd-rollback-helper-20260101T000000Z-abcdef'),
   prepareStep(paths, '/srv/eqmd/.env', '/srv/eqmd/docker-compose.yml', '/srv/eqmd'),
   tagImageStep('sha256:1', 'eqmd-rollback/eqmd:x'),
   sqliteStep(paths, { containerId: 'c1', running: true, image: 'img' }, '/app/db.sqlite3', owner),

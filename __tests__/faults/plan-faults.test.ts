@@ -219,7 +219,7 @@ describe('faults in the plan-made rollback', () => {
 
 /** The restore's helper has the replaced database's copy: the carry-over is under way. */
 function carrying(): boolean {
-  const helper = sh('docker ps -q --filter name=eqmd-rollback-restore-').trim().split('\n')[0];
+  const helper = sh('docker ps -q --filter name=eqmd-rollback-helper-').trim().split('\n')[0];
   if (!helper) return false;
   try {
     execFileSync('docker', ['exec', helper, 'test', '-s', '/tmp/eqmd-replaced.sqlite3'], { stdio: 'ignore' });

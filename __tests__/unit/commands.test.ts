@@ -8,12 +8,14 @@ import {
   readdirSync,
   readFileSync,
   symlinkSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sweepHelpersStep } from '../../src/backup/helper-containers.js';
+import { helperStartLines, sweepHelpersStep } from '../../src/backup/helper-containers.js';
+import { bashScript } from '../../src/shell.js';
 import { postgresUrlStep } from '../../src/backup/postgres-steps.js';
 import { backupTag, setPaths } from '../../src/backup/set-paths.js';
 import { checksumStep, finalizeStep, prepareStep, tagImageStep } from '../../src/backup/set-steps.js';
@@ -281,6 +283,50 @@ test('every helper container carries the project-dir label, and its cleanup trap
   }
   const restore = volumeRestoreStep({ ...owner, volume: 'v', archive: '/a.tar', image: 'img', entries: 1 });
   assert.match(restore.command, /--label eqmd-rollback\.project-dir=\/srv\/eqmd/);
+});
+
+test('a snapshot of a stopped service leaves its helper for the restore, which uses it if it runs and starts one if not', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'helper-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // A docker stand-in: records each call; `inspect` answers the helper's running state from $RUNNING.
+  writeFileSync(
+    join(bin, 'docker'),
+    `#!/bin/sh\necho "$*" >> ${dir}/calls\n[ "$1" != inspect ] || echo "$RUNNING"\n`,
+  );
+  chmodSync(join(bin, 'docker'), 0o755);
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const calls = () => (existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8') : '');
+  const owner = { id: '20260101T000000Z-abcdef', projectDir: '/srv/eqmd' };
+  const name = `eqmd-rollback-helper-${owner.id}`;
+  const p = setPaths(join(dir, 'backups'), owner.id);
+  mkdirSync(p.tmp, { recursive: true });
+  for (const keep of [false, true]) {
+    rmSync(join(dir, 'calls'), { force: true });
+    const target = { containerId: 'c1', running: false, image: 'img' };
+    const r = run(sqliteStep(p, target, '/app/db.sqlite3', owner, keep), env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(calls(), new RegExp(`^run -d --name ${name} `, 'm'), 'the copy runs in a helper');
+    assert.equal(calls().includes(`rm -f ${name}`), !keep, `keep ${keep}:\n${calls()}`);
+  }
+  for (const [running, starts] of [
+    ['true', false],
+    ['false', true],
+    ['', true],
+  ] as const) {
+    rmSync(join(dir, 'calls'), { force: true });
+    const r = run(
+      { title: 'reuse', command: bashScript(helperStartLines(owner, 'c1', 'img', name, { reuse: true })) },
+      { ...env, RUNNING: running },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      new RegExp(`^run -d --name ${name} `, 'm').test(calls()),
+      starts,
+      `running "${running}":\n${calls()}`,
+    );
+    assert.ok(calls().includes(`rm -f ${name}`), 'its trap removes it at the end');
+  }
 });
 
 test('the helper sweep removes only labelled helpers of its project; the post step acts only on its own lock', () => {

@@ -218,7 +218,7 @@ test('a restore carries the writes since into the verified copy before it is swa
     ['carry_over={"tables":{}}\naside=/a\n', 'failed'],
   ] as const) {
     const host = new FakeHost();
-    host.on(/Restore the SQLite|eqmd-rollback-restore-/, { stdout: reply });
+    host.on(/Restore the SQLite|eqmd-rollback-helper-/, { stdout: reply });
     const r = await rollBackDatabase(
       host,
       settingsFor('rollback'),
@@ -240,7 +240,7 @@ test('a restore carries the writes since into the verified copy before it is swa
       assert.equal(carried.listed, 1);
       assert.equal(carried.report, `${snapshotSet.dir}/carry-over.json`);
     } else assert.match((carried as { why: string }).why, /foreign key|malformed/);
-    const restore = host.commands.map((c) => c.command).find((c) => c.includes('eqmd-rollback-restore-'))!;
+    const restore = host.commands.map((c) => c.command).find((c) => c.includes('eqmd-rollback-helper-'))!;
     const [carry, swap] = [restore.indexOf('carry_over='), restore.indexOf('ln -f "$db" "$aside.sqlite3"')];
     assert.ok(carry > 0 && swap > carry, 'carried over before the swap, in the same script');
     assert.ok(
@@ -251,9 +251,54 @@ test('a restore carries the writes since into the verified copy before it is swa
   }
 });
 
+test('the restore works in the helper the snapshot left, and it is removed once: by the restore, or before the start when no restore came', async () => {
+  const helper = 'eqmd-rollback-helper-20261124T120000Z-dddddd';
+  const removals = (h: FakeHost) =>
+    h.commands.filter((c) => /docker rm -f "\$1"/.test(c.command) && c.command.includes(helper)).length;
+  // Restored: the restore's script uses the running helper (starting one only if it is gone) and its
+  // trap removes it; nothing else removes it.
+  const restoring = new FakeHost();
+  restoring.on(/Restore the SQLite|eqmd-rollback-helper-/, { stdout: 'aside=/a\n' });
+  await rollBackDatabase(
+    restoring,
+    settingsFor('rollback'),
+    silentLog(),
+    planFor(destructive, 'never'),
+    moved,
+    snapshotSet,
+    'c0ffee',
+    true,
+  );
+  const restore = restoring.commands.find((c) => c.command.includes('sqlite3'))!.command;
+  assert.match(restore, new RegExp(`docker inspect -f \\S*State\\.Running\\S* ${helper}`));
+  assert.ok(restore.includes(`trap '\\''docker rm -f ${helper} >/dev/null`), 'its trap removes it');
+  assert.equal(removals(restoring), 0);
+  // Kept (the schema did not move): no restore came, so the helper is removed here.
+  const keeping = new FakeHost();
+  const same: SnapshotResult = {
+    ...moved,
+    database: {
+      ...moved.database,
+      schemaFingerprint: (base.database as { schemaFingerprint: string }).schemaFingerprint,
+    },
+  } as SnapshotResult;
+  const r = await rollBackDatabase(
+    keeping,
+    settingsFor('rollback'),
+    silentLog(),
+    planFor(destructive),
+    same,
+    snapshotSet,
+    'c0ffee',
+    true,
+  );
+  assert.equal(r.parts[0]!.status, 'skipped');
+  assert.equal(removals(keeping), 1);
+});
+
 test('carry-over never: the restore runs without it and nothing is said of it', async () => {
   const host = new FakeHost();
-  host.on(/eqmd-rollback-restore-/, { stdout: 'aside=/a\n' });
+  host.on(/eqmd-rollback-helper-/, { stdout: 'aside=/a\n' });
   const settings = settingsFor('rollback');
   const r = await rollBackDatabase(
     host,

@@ -40,18 +40,37 @@ export function startHelperCommand(
 /**
  * The first lines of a script that works in a named helper: the trap first (a helper created by a
  * `docker run` cut short is removed too), a leftover of the same name removed, then the helper started.
+ * With `reuse`, a helper of that name already running (one this operation left) is used as it is.
  */
 export function helperStartLines(
   owner: HelperOwner,
   serviceContainer: string,
   image: string,
   name: string,
+  { reuse = false }: { reuse?: boolean } = {},
 ): string[] {
-  return [
-    `trap ${quote(`docker rm -f ${name} >/dev/null 2>&1 || true`)} EXIT`,
+  const start = [
     `docker rm -f ${quote(name)} >/dev/null 2>&1 || true`,
     startHelperCommand(owner, serviceContainer, image, name),
   ];
+  return [
+    `trap ${quote(`docker rm -f ${name} >/dev/null 2>&1 || true`)} EXIT`,
+    ...(reuse
+      ? [
+          `if [ "$(${argv('docker', 'inspect', '-f', '{{.State.Running}}', name)} 2>/dev/null)" != true ]; then`,
+          ...start.map((l) => `  ${l}`),
+          'fi',
+        ]
+      : start),
+  ];
+}
+
+/** Removes a helper this operation left running when nothing came to use it. */
+export function removeHelperStep(name: string): Step {
+  return {
+    title: `Remove the helper container ${name}`,
+    command: bashScript(['docker rm -f "$1" >/dev/null 2>&1 || true'], [name]),
+  };
 }
 
 /**

@@ -16,6 +16,11 @@ export function sqliteStep(
   target: { containerId: string; running: boolean; image: string },
   sqlitePath: string,
   owner: HelperOwner,
+  /**
+   * A stopped service's helper is left running once the copy is out: the restore that follows in the
+   * same rollback works in it (and removes it) instead of starting one of its own.
+   */
+  keepHelper = false,
 ): Step {
   const { id } = owner;
   const inContainer = `/tmp/eqmd-rollback-${id}.sqlite3`;
@@ -36,7 +41,7 @@ export function sqliteStep(
       `echo "report=$report"`,
       `${argv('docker', 'exec', containerId, 'sh', '-c', 'cat -- "$1" && rm -f -- "$1"', 'sh', inContainer)} > ${quote(dest)}`,
       // The exec that streamed the copy out removed it: no cleanup left for the app container.
-      ...(target.running ? ['trap - EXIT'] : []),
+      ...(target.running || keepHelper ? ['trap - EXIT'] : []),
       `sync ${quote(dest)}`,
     ]),
   };

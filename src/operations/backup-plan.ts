@@ -27,7 +27,12 @@ export async function planBackup(
   host: RemoteHost,
   settings: Settings,
   log: Log,
-  { id, project, facts: unchanged }: Pick<BackupOptions, 'id' | 'project' | 'facts'>,
+  {
+    id,
+    project,
+    facts: unchanged,
+    keepHelper,
+  }: Pick<BackupOptions, 'id' | 'project' | 'facts' | 'keepHelper'>,
 ): Promise<BackupPlan> {
   // Looked at afresh unless the caller's look is still true: a snapshot taken in the middle of a
   // deploy or rollback must record the env file and the image as they are now, not as the operation
@@ -88,6 +93,7 @@ export async function planBackup(
               { containerId: database.containerId, running: database.running, image: image.id },
               database.path,
               { id, projectDir: app.projectDir },
+              keepHelper,
             )
           : database.kind === 'postgres'
             ? database.via === 'database-url'

@@ -46,6 +46,8 @@ export interface BackupOptions {
    * pass it: they must describe the host as it is then.
    */
   facts?: Facts;
+  /** A snapshot before a restore: its helper is left for the restore (see sqliteStep). */
+  keepHelper?: boolean;
 }
 
 export type BackupOutcome =

@@ -1,4 +1,5 @@
 import { decideDatabaseRestore, rowsOnlyInSnapshot, type SnapshotResult } from '../deploy/decide.js';
+import { helperName, removeHelperStep } from '../backup/helper-containers.js';
 import type { Log } from '../log.js';
 import { readMigrationFacts } from '../migrations/read.js';
 import type { RemoteHost } from '../remote-host.js';
@@ -23,6 +24,29 @@ export async function rollBackDatabase(
   /** The pre-restore snapshot as a set: the replaced database the carry-over reads. */
   snapshotSet: SetOnHost | null,
   stoppedId: string | null,
+  /** The snapshot left its SQLite helper running for the restore (see sqliteStep). */
+  helperLeft = false,
+): Promise<{ parts: PartOutcome[]; notes: string[] }> {
+  // The restore's step works in the helper and removes it; any other way out removes it here, before
+  // the service is started again.
+  const handed = { over: false };
+  try {
+    return await databasePart(host, settings, log, plan, snapshot, snapshotSet, stoppedId, handed);
+  } finally {
+    if (helperLeft && !handed.over)
+      await runStep(host, removeHelperStep(helperName(plan.snapshotId)), log).catch(() => undefined);
+  }
+}
+
+async function databasePart(
+  host: RemoteHost,
+  settings: Settings,
+  log: Log,
+  plan: RestorePlan & { database: NonNullable<RestorePlan['database']> },
+  snapshot: SnapshotResult,
+  snapshotSet: SetOnHost | null,
+  stoppedId: string | null,
+  handed: { over: boolean },
 ): Promise<{ parts: PartOutcome[]; notes: string[] }> {
   const m = plan.target.manifest;
   const decision = decideDatabaseRestore(
@@ -63,6 +87,7 @@ export async function rollBackDatabase(
   }
   const carry = carryOverSource(plan, snapshotSet);
   try {
+    handed.over = true;
     const r = await restoreDatabase(
       host,
       settings,

@@ -129,6 +129,8 @@ export async function rollbackToSet(
     project,
     restoreTarget: m.id,
     ...(look ? { facts: look } : {}),
+    // The database restore that may follow works in the snapshot's helper.
+    keepHelper: !!plan.database,
   });
   const snapshot = taken.result;
   if (!snapshot.ok) {
@@ -158,6 +160,7 @@ export async function rollbackToSet(
       snapshot,
       taken.set,
       stopped?.id ?? null,
+      snapshot.ok && snapshot.database.kind === 'sqlite' && !!stopped,
     );
     parts.push(...db.parts);
     notes.push(...db.notes);

@@ -53,6 +53,8 @@ export async function takeSnapshot(
     restoreTarget?: string;
     /** The look at the host as it is now, when the caller has one; otherwise the backup looks. */
     facts?: Facts;
+    /** A restore follows: the SQLite helper is left for it (see sqliteStep). */
+    keepHelper?: boolean;
   },
 ): Promise<{ result: SnapshotResult; set: SetOnHost | null }> {
   try {
@@ -70,6 +72,7 @@ export async function takeSnapshot(
         ...(opts.rollbackMode ? { rollbackMode: opts.rollbackMode } : {}),
         ...(opts.onPending ? { onPending: opts.onPending } : {}),
         ...(what.facts ? { facts: what.facts } : {}),
+        ...(what.keepHelper ? { keepHelper: true } : {}),
       },
     );
     if (out.dryRun) throw new Error('unexpected dry run');

@@ -1,5 +1,5 @@
 import type { Step } from '../backup/steps.js';
-import { helperStartLines } from '../backup/helper-containers.js';
+import { helperName, helperStartLines } from '../backup/helper-containers.js';
 import { pythonExec } from '../backup/python-exec.js';
 import { argv, bashScript, quote } from '../shell.js';
 import { SQLITE_VERIFY_PY } from './sqlite-verify.js';
@@ -23,7 +23,8 @@ export function sqliteRestoreStep(x: {
   expected: { sha256: string; tables: Record<string, number>; schema: string };
   carryOver?: SqliteCarry;
 }): Step {
-  const helper = `eqmd-rollback-restore-${x.id}`;
+  // The name the pre-restore snapshot's helper has (the same id): left running by it, it is used.
+  const helper = helperName(x.id);
   const dir = x.sqlitePath.replace(/\/[^/]*$/, '') || '/';
   const tmp = `${dir}/.eqmd-restore-${x.id}.sqlite3`;
   const aside = `${dir}/.eqmd-aside-${x.id}`;
@@ -38,7 +39,8 @@ export function sqliteRestoreStep(x: {
   return {
     title: `Restore the SQLite database ${x.sqlitePath} (verified copy${x.carryOver ? ', writes since carried over' : ''}, stale -wal/-shm moved aside)`,
     command: bashScript([
-      ...helperStartLines(x, x.appContainer, x.image, helper),
+      // The snapshot's helper mounts the same stopped service's volumes; one is started if it is gone.
+      ...helperStartLines(x, x.appContainer, x.image, helper, { reuse: true }),
       // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
       argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*', 'sh', dir),
       `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
