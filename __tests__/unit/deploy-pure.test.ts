@@ -120,7 +120,7 @@ test('judge: fail fast on exit, restart loop, unhealthy, or 3 server errors in a
 
 test('probes come on the interval, and quickly while nothing answers or after a server error (three in a row still decide)', () => {
   assert.equal(nextProbeDelay([], 2000, 0), 2000);
-  assert.equal(nextProbeDelay([obs(0, 0)], 2000, 300), 250, 'soon while the app does not answer yet');
+  assert.equal(nextProbeDelay([obs(0, 0)], 2000, 300), 100, 'soon while the app does not answer yet');
   assert.equal(nextProbeDelay([obs(0, 0)], 100, 300), 100, 'never slower than the interval');
   assert.equal(nextProbeDelay([obs(0, 200)], 2000, 4100), 1900);
   assert.equal(nextProbeDelay([obs(0, 503)], 2000, 300), 250, 'soon after a 5xx');
