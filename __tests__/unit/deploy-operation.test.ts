@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { RefusedError } from '../../src/errors.js';
 import type { DeployOptions, DeployResult } from '../../src/deploy/result.js';
 import { deploy } from '../../src/operations/deploy.js';
+import { restoreProofProblems } from '../../src/operations/restore-proof.js';
 import { appContainer, appImage, type FakeHost, runClock, silentLog } from './fake-host.js';
 import { sqliteHost, settingsFor } from './host-fixture.js';
 
@@ -212,4 +213,37 @@ test('the dry run prints the exact commands: checks, the backup, the switch and 
     assert.doesNotMatch(c.command, /mkdir|docker pull|mapfile|docker tag|mv -T/, c.command.slice(0, 80));
   assert.deepEqual(host.stopped, []);
   assert.equal(probes(host), 1, 'one look at the host for the whole plan');
+});
+
+test('the rollback path is measured while the manifest waits; without room the deploy is refused before the switch', async () => {
+  const host = deployHost().on(/echo "db_free_kb=/, {
+    stdout: 'backup_free_kb=1\ndb_free_kb=999999\nlive_bytes=4096\n',
+  });
+  await assert.rejects(
+    deploy(host, settings(), silentLog(), opts()),
+    (err: unknown) =>
+      err instanceof RefusedError &&
+      /could not restore the database: the backup dir has 0\.0 MiB free/.test(err.message),
+  );
+  const measured = firstIndex(host, /echo "db_free_kb=/);
+  assert.ok(measured > 0 && measured < firstIndex(host, /manifest\.json\.part/), 'read before the manifest');
+  assert.ok(measured > firstIndex(host, /sha256sum < "\$f"/), 'once every file of the set is written');
+  assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+});
+
+test('the proof counts what retention freed after its reading; what the role lacks is said too', () => {
+  const tight = { backupFreeKb: 1024, dbFreeKb: 1 << 20, liveBytes: 4096 };
+  const sqlite = { kind: 'sqlite' as const, privileges: [], space: tight };
+  assert.match(restoreProofProblems(sqlite, 4096, 0, silentLog()), /^the backup dir has 1\.0 MiB free/);
+  assert.equal(restoreProofProblems(sqlite, 4096, 1 << 20, silentLog()), '', 'a pruned 1 MiB set makes room');
+  const pg = {
+    kind: 'postgres' as const,
+    privileges: ['role eqmd may not create databases (CREATEDB)'],
+    space: null,
+  };
+  assert.equal(
+    restoreProofProblems(pg, 4096, 0, silentLog()),
+    'role eqmd may not create databases (CREATEDB)',
+  );
+  assert.equal(restoreProofProblems(null, 4096, 0, silentLog()), '', 'no database, nothing to prove');
 });

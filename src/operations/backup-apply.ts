@@ -38,6 +38,7 @@ export async function applyBackup(
     volumeChecks.push(r.check);
   }
   const files = parseChecksums(await step(plan.steps.checksums));
+  opts.onFilesWritten?.(plan);
   // Read after the checksum step: the SQLite copy is proven against the hash the manifest records.
   const db = databaseResult(plan.database, dbOut ?? null, files);
   const checks: Check[] = [...db.checks, ...volumeChecks];

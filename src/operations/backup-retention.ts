@@ -17,8 +17,8 @@ export async function applyRetention(
   log: Log,
   facts: Facts,
   made: Manifest,
-): Promise<{ pruned: string[]; unreadable: string[] }> {
-  if (settings.backup.keep === 0) return { pruned: [], unreadable: [] };
+): Promise<{ pruned: string[]; unreadable: string[]; freedBytes: number }> {
+  if (settings.backup.keep === 0) return { pruned: [], unreadable: [], freedBytes: 0 };
   const { sets, unreadable } = await readSets(
     host,
     facts.backupDir,
@@ -32,6 +32,7 @@ export async function applyRetention(
     runningImageId: facts.container?.running ? facts.container.imageId : '',
   };
   let prune = chooseSetsToPrune(sets, settings.backup.keep, ctx);
+  let freedBytes = 0;
   if (prune.length) {
     // About to delete: first make sure the sets that stay are intact. A corrupted one does not count
     // as a backup (and is left for an operator to look at, never pruned silently).
@@ -61,11 +62,16 @@ export async function applyRetention(
       ),
       log,
     );
-    for (const line of out.toString().split('\n'))
-      if (line.startsWith('warning=')) log.warning(line.slice(8));
+    const warnings = out
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('warning='));
+    for (const line of warnings) log.warning(line.slice(8));
+    // What the prune gave back to the backup dir's disk; nothing counted if any part of it failed.
+    if (!warnings.length) freedBytes = prune.reduce((a, m) => a + m.totalBytes, 0);
   }
   log.info(
     `retention: keep ${settings.backup.keep || 'all'}; ${sets.length - prune.length} kept, ${prune.length} pruned`,
   );
-  return { pruned: prune.map((m) => m.id), unreadable };
+  return { pruned: prune.map((m) => m.id), unreadable, freedBytes };
 }

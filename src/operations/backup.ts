@@ -6,7 +6,7 @@ import type { Manifest, ManifestReason, RollbackMode } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { Settings } from '../settings.js';
 import { applyBackup } from './backup-apply.js';
-import { planBackup } from './backup-plan.js';
+import { planBackup, type BackupPlan } from './backup-plan.js';
 import { applyRetention } from './backup-retention.js';
 import type { Facts } from './facts.js';
 import { formatPlan, runStep } from './run-step.js';
@@ -48,11 +48,24 @@ export interface BackupOptions {
   facts?: Facts;
   /** A snapshot before a restore: its helper is left for the restore (see sqliteStep). */
   keepHelper?: boolean;
+  /**
+   * Called once every file of the set is written and hashed, before the manifest (which may still wait
+   * for the classification): a deploy reads then what the proof of its rollback path needs.
+   */
+  onFilesWritten?: (plan: BackupPlan) => void;
 }
 
 export type BackupOutcome =
   | { dryRun: true; plan: string }
-  | { dryRun: false; manifest: Manifest; setDir: string; pruned: string[]; unreadable: string[] };
+  | {
+      dryRun: false;
+      manifest: Manifest;
+      setDir: string;
+      pruned: string[];
+      unreadable: string[];
+      /** What retention's prune gave back to the backup dir's disk. */
+      freedBytes: number;
+    };
 
 export async function backup(
   host: RemoteHost,
@@ -102,8 +115,8 @@ export async function backup(
   }
   opts.onPending?.(null);
 
-  const { pruned, unreadable } = await log.group('Apply retention', () =>
+  const { pruned, unreadable, freedBytes } = await log.group('Apply retention', () =>
     applyRetention(host, settings, log, plan.facts, manifest),
   );
-  return { dryRun: false, manifest, setDir: plan.paths.final, pruned, unreadable };
+  return { dryRun: false, manifest, setDir: plan.paths.final, pruned, unreadable, freedBytes };
 }

@@ -1,7 +1,6 @@
 import type { Step } from '../backup/steps.js';
 import { planDeploy } from '../deploy/plan.js';
 import type { DeployOptions, DeployOutcome, DeployResult } from '../deploy/result.js';
-import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { SetOnHost } from '../restore/plan.js';
@@ -16,7 +15,7 @@ import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
 import { startClassification, type Classification } from './migrations.js';
-import { whyRestoreCannotRun } from './restore.js';
+import { noRollbackPath, rollbackPathProof, whyRestoreCannotRun } from './restore-proof.js';
 import { lookAfterSwitch, recoverFailedDeploy } from './recover.js';
 import { runGroupedStep } from './run-step.js';
 import { currentContainer } from './service.js';
@@ -66,6 +65,11 @@ export async function deploy(
         )
       : null;
   const preId = opts.newId();
+  // The rollback path is proven before the switch: a restore that would fail after it would leave the
+  // old image on the new schema. (A hardened layout gives the app a role that owns its database but
+  // may not create one; the restore goes through a fresh database.)
+  const proof =
+    d.autoRollback && d.restoreDatabase !== 'never' ? rollbackPathProof(host, facts.backupDir) : null;
   const pre = await backup(host, settings, log, {
     id: preId,
     // What an interrupted attempt left is no state to come back to: an emergency rollback must not
@@ -78,31 +82,31 @@ export async function deploy(
     facts,
     ...(classification ? { migrations: classification.report } : {}),
     ...(opts.onPending ? { onPending: opts.onPending } : {}),
-  }).finally(() => classification?.said());
+    ...(proof ? { onFilesWritten: proof.read } : {}),
+  })
+    .catch(async (err: unknown) => {
+      await proof?.settled();
+      throw err;
+    })
+    .finally(() => classification?.said());
   const migrations = (await classification?.report) ?? null;
   if (pre.dryRun) throw new Error('unexpected dry run');
   const preSet: SetOnHost = { manifest: pre.manifest, dir: pre.setDir };
-  // The rollback path is proven before the switch: a restore that would fail after it would leave the
-  // old image on the new schema. (A hardened layout gives the app a role that owns its database but
-  // may not create one; the restore goes through a fresh database.)
-  if (d.autoRollback && d.restoreDatabase !== 'never') {
+  if (proof) {
     const why = await log.group('Check that a rollback could restore the database', () =>
       // Nothing was switched since the look at the host: its running container is still the one.
-      whyRestoreCannotRun(
-        host,
-        settings,
-        log,
-        pre.manifest,
-        facts.backupDir,
-        facts.container?.running ? facts.container.id : undefined,
+      proof.judge(pre, log, () =>
+        whyRestoreCannotRun(
+          host,
+          settings,
+          log,
+          pre.manifest,
+          facts.backupDir,
+          facts.container?.running ? facts.container.id : undefined,
+        ),
       ),
     );
-    if (why)
-      throw new RefusedError(
-        `the rollback this deploy may need could not restore the database: ${why}. Nothing was switched ` +
-          `(the backup ${pre.manifest.id} was made). Fix that (free space; grant the role CREATEDB and the ` +
-          "database's ownership), or deploy with restore-database: never (a failed release then keeps its schema).",
-      );
+    if (why) throw noRollbackPath(why, pre.manifest.id);
   }
   const point: SetOnHost = resumeFrom
     ? { manifest: resumeFrom, dir: `${facts.backupDir}/${resumeFrom.id}` }

@@ -5,17 +5,10 @@ import { RefusedError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { Manifest } from '../manifest.js';
 import type { RemoteHost } from '../remote-host.js';
-import {
-  pgCanRestoreStep,
-  pgDropNewStep,
-  pgRestoreIntoNewStep,
-  pgSwapStep,
-  type PgTarget,
-} from '../restore/postgres.js';
+import { pgDropNewStep, pgRestoreIntoNewStep, pgSwapStep, type PgTarget } from '../restore/postgres.js';
 import { sqliteRestoreStep } from '../restore/sqlite.js';
 import { CARRIED_KEY, CARRY_FAILED_KEY, type SqliteCarry } from '../carry-over/step.js';
 import { pgCarryOverStep } from '../carry-over/pg-step.js';
-import { readSpace, restoreSpaceStep, spaceProblems, type SpaceTarget } from '../restore/space.js';
 import type { Settings } from '../settings.js';
 import { runGroupedStep, runStep } from './run-step.js';
 
@@ -110,7 +103,7 @@ function carriedBy(out: string): NonNullable<RestoredDatabase['carried']> {
 }
 
 /** How the set's PostgreSQL database is reached for a restore: as it was dumped. */
-async function pgTargetOf(host: RemoteHost, settings: Settings, m: Manifest): Promise<PgTarget> {
+export async function pgTargetOf(host: RemoteHost, settings: Settings, m: Manifest): Promise<PgTarget> {
   if (m.database.kind !== 'postgres') throw new RefusedError(`backup set ${m.id} has no PostgreSQL database`);
   if (m.database.via === 'database-url') {
     if (!settings.backup.databaseUrl)
@@ -125,60 +118,4 @@ async function pgTargetOf(host: RemoteHost, settings: Settings, m: Manifest): Pr
       `the postgres service '${settings.backup.postgresService}' is not running: cannot restore`,
     );
   return { via: 'postgres-service', containerId: pg.id };
-}
-
-/**
- * Before a deploy switches, or a rollback stops anything: could the database restore run? PostgreSQL:
- * the role's privileges (the restore goes through a fresh database). Both: room for the pre-restore
- * snapshot in the backup dir and for the restored copy beside the database. Returns why not, or ''.
- */
-export async function whyRestoreCannotRun(
-  host: RemoteHost,
-  settings: Settings,
-  log: Log,
-  m: Manifest,
-  backupDir: string,
-  /** The running app container, when the caller's look at the host still holds (a deploy's). */
-  appContainerId?: string,
-): Promise<string> {
-  const db = m.database;
-  if (db.kind === 'none') return '';
-  // The privileges and the room are asked side by side: both only read.
-  let privileges: Promise<string[]> = Promise.resolve([]);
-  let space: SpaceTarget | null = null;
-  if (db.kind === 'postgres') {
-    const target = await pgTargetOf(host, settings, m);
-    privileges = runStep(host, pgCanRestoreStep(target), log).then((out) => {
-      const kv = new Map(parseKeyValues(out.toString()).map((x) => [x.key, x.value]));
-      const role = kv.get('role') ?? '(the role)';
-      return [
-        ...(kv.get('can_create') !== 'yes' ? [`role ${role} may not create databases (CREATEDB)`] : []),
-        ...(kv.get('owns_db') !== 'yes' ? [`role ${role} does not own the database`] : []),
-      ];
-    });
-    space = {
-      kind: 'postgres',
-      target,
-      container: target.via === 'postgres-service' ? target.containerId : null,
-    };
-  } else {
-    const app =
-      appContainerId ??
-      (await host.docker.serviceContainers(m.project, settings.app.service)).find((c) => c.running)?.id;
-    if (app) space = { kind: 'sqlite', container: app, path: db.source };
-  }
-  const room = space
-    ? runStep(host, restoreSpaceStep(backupDir, space), log).then((out) => {
-        const setDb = m.files.find((f) => f.role === 'database')?.bytes ?? 0;
-        return spaceProblems(db.kind, readSpace(out.toString()), setDb);
-      })
-    : Promise.resolve({ problems: [], unmeasured: [] });
-  // Both settled before either failure is thrown: no step is left running behind the lock.
-  const [granted, measured] = await Promise.allSettled([privileges, room]);
-  if (granted.status === 'rejected') throw granted.reason;
-  if (measured.status === 'rejected') throw measured.reason;
-  const problems = [...granted.value, ...measured.value.problems];
-  if (measured.value.unmeasured.length)
-    log.info(`not measured before the restore: ${measured.value.unmeasured.join(', ')}`);
-  return problems.join(' and ');
 }

@@ -7,7 +7,7 @@ import type { RestorePlan, SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
 import type { Facts } from './facts.js';
 import { rollBackDatabase } from './rollback-database.js';
-import { whyRestoreCannotRun } from './restore.js';
+import { whyRestoreCannotRun } from './restore-proof.js';
 import { runGroupedStep } from './run-step.js';
 import { ensureSetImage } from './set-image.js';
 import { currentContainer } from './service.js';
