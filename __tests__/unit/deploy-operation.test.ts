@@ -247,3 +247,15 @@ test('the proof counts what retention freed after its reading; what the role lac
   );
   assert.equal(restoreProofProblems(null, 4096, 0, silentLog()), '', 'no database, nothing to prove');
 });
+
+test('a proof reading that fails while the set is still being written fails the deploy, before the switch', async () => {
+  const host = deployHost().on(/echo "db_free_kb=/, { code: 1, stderr: 'df: cannot read' });
+  // The manifest is written a few timer ticks later: the reading's failure comes first.
+  const exec = host.exec.bind(host);
+  host.exec = async (command, o) => {
+    if (/manifest\.json\.part/.test(command)) await new Promise((r) => setTimeout(r, 50));
+    return exec(command, o);
+  };
+  await assert.rejects(deploy(host, settings(), silentLog(), opts()), /Measure the room/);
+  assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+});

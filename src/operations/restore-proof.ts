@@ -148,6 +148,9 @@ export function rollbackPathProof(host: RemoteHost, backupDir: string) {
   return {
     read: (plan: BackupPlan): void => {
       readings = readRestoreProof(host, said.log, proofTargetOfPlan(plan.database), backupDir);
+      // Awaited only once the set is complete: a failure meanwhile is not an unhandled rejection
+      // (which ends the process); `judge` or `settled` still sees it.
+      readings.catch(() => undefined);
     },
     /** Awaited when the backup failed: no step is left running behind the lock. */
     settled: async (): Promise<void> => void (await readings?.catch(() => undefined)),
