@@ -1,8 +1,12 @@
-import { Client, utils, type ConnectConfig } from 'ssh2';
+import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import type { Duplex } from 'node:stream';
 import { InputError, RefusedError } from '../errors.js';
 import type { ConnectionSettings } from '../settings.js';
 import { decideHostKey, type HostKeyDecision } from './host-key.js';
+
+// ssh2 is CommonJS: its default export works both bundled and under Node's ESM loader (the tests),
+// where named imports of it do not link.
+const { utils } = ssh2;
 
 export interface Endpoint {
   host: string;
@@ -91,7 +95,7 @@ function open(
   if (endpoint.password) config.password = endpoint.password;
 
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     client.once('ready', () => {
       onHandshake(name, decision?.accept ? decision.how : 'unknown');
       resolve(client);
@@ -121,5 +125,10 @@ function open(
       reject(new RefusedError(`SSH to ${name} closed during the handshake; nothing was run`)),
     );
     client.connect(config);
+    // Nagle's algorithm off (ssh2 leaves it on): every command, Docker API call and health probe is a
+    // small packet waiting on the answer to the one before, and with Nagle each waited for a delayed
+    // ACK. Measured on the test host: a Docker API call 90 ms → 10 ms, an exec of `true` 60–95 → 12 ms.
+    // Through a jump host this sets it on the jump's TCP connection (the target's runs inside it).
+    client.setNoDelay(true);
   });
 }
