@@ -292,7 +292,7 @@ test('a snapshot of a stopped service leaves its helper for the restore, which u
   // A docker stand-in: records each call; `inspect` answers the helper's running state from $RUNNING.
   writeFileSync(
     join(bin, 'docker'),
-    `#!/bin/sh\necho "$*" >> ${dir}/calls\n[ "$1" != inspect ] || echo "$RUNNING"\n`,
+    `#!/bin/sh\necho "$*" >> ${dir}/calls\n[ "$1" != inspect ] || echo "$RUNNING"\n[ "$1" != exec ] || echo '{}'\n`,
   );
   chmodSync(join(bin, 'docker'), 0o755);
   const env = { PATH: `${bin}:${process.env.PATH}` };

@@ -30,13 +30,19 @@ function run(step: Step, env: Record<string, string> = {}) {
 test('the SQLite step copies the database out and syncs it, and hashes nothing on the host', () => {
   const p = setPaths('/srv/eqmd/backups', ID);
   const step = sqliteStep(p, { containerId: 'c1', running: true, image: 'img' }, target.path, owner);
+  // One exec: Python's report on the stream's first line, the copy's bytes after it, into the set.
   assert.ok(
-    step.command.endsWith(
-      `\ndocker exec c1 sh -c '\\''cat -- "$1" && rm -f -- "$1"'\\'' sh /tmp/eqmd-rollback-${ID}.sqlite3` +
-        ` > /srv/eqmd/backups/.tmp-${ID}/database.sqlite3\ntrap - EXIT\nsync /srv/eqmd/backups/.tmp-${ID}/database.sqlite3'`,
+    step.command.includes(
+      ` sh /app/db.sqlite3 /tmp/eqmd-rollback-${ID}.sqlite3 <<'\\''PY'\\'' | ` +
+        `{ IFS= read -r report && echo "report=$report" && cat > /srv/eqmd/backups/.tmp-${ID}/database.sqlite3; }\n`,
     ),
+    step.command.slice(-3000),
+  );
+  assert.ok(
+    step.command.endsWith(`\nPY\ntrap - EXIT\nsync /srv/eqmd/backups/.tmp-${ID}/database.sqlite3'`),
     step.command.slice(-300),
   );
+  assert.equal(step.command.match(/docker exec/g)?.length, 2, 'the copy’s exec, and the trap’s cleanup');
   assert.doesNotMatch(step.command, /sha256sum/);
 });
 
@@ -54,8 +60,7 @@ function backUp(copied: string) {
     [
       '#!/bin/sh',
       'case "$*" in',
-      `  "exec -i c1"*) cat >/dev/null; echo '${report}' ;;`,
-      `  "exec c1 sh -c cat"*) printf '%s\\n' '${copied}' ;;`,
+      `  "exec -i c1"*) cat >/dev/null; echo '${report}'; printf '%s\\n' '${copied}' ;;`,
       'esac',
     ].join('\n'),
   );

@@ -2,7 +2,7 @@ import { argv, bashScript, quote } from '../shell.js';
 import { helperName, startHelperCommand, type HelperOwner } from './helper-containers.js';
 import type { SetPaths } from './set-paths.js';
 import { SQLITE_COPY_PY } from './sqlite-copy.js';
-import { pythonExec } from './python-exec.js';
+import { FIND_PYTHON } from './python-exec.js';
 import type { Step } from './steps.js';
 
 /**
@@ -11,6 +11,9 @@ import type { Step } from './steps.js';
  * checksum step hashes it with the set's other files, and the container's SHA-256 is compared with
  * that one, the checksum the manifest records (sqliteResult).
  */
+/** In the container: Python's copy ($1 → $2) and its report, then the copy's bytes; the copy removed. */
+const COPY_AND_STREAM = `${FIND_PYTHON}; "$py" - "$@" && cat -- "$2"; rc=$?; rm -f -- "$2"; exit $rc`;
+
 export function sqliteStep(
   p: SetPaths,
   target: { containerId: string; running: boolean; image: string },
@@ -36,10 +39,10 @@ export function sqliteStep(
       `trap ${quote(cleanup)} EXIT`,
       ...(target.running ? [] : [startHelperCommand(owner, target.containerId, target.image)]),
       // The script is part of this command's text (a heredoc), not stdin: a cut connection cannot
-      // hand Python half a program. Python is found in the same exec that runs it (each exec costs).
-      `report=$(${pythonExec(containerId, [sqlitePath, inContainer])} <<'PY'\n${SQLITE_COPY_PY}\nPY\n)`,
-      `echo "report=$report"`,
-      `${argv('docker', 'exec', containerId, 'sh', '-c', 'cat -- "$1" && rm -f -- "$1"', 'sh', inContainer)} > ${quote(dest)}`,
+      // hand Python half a program. One exec finds Python, copies, then streams the copy out after
+      // Python's one-line report and removes it (each exec costs a runc start): the report is read
+      // off the stream's first line (bash reads a pipe a byte at a time), the rest is the file.
+      `${argv('docker', 'exec', '-i', containerId, 'sh', '-c', COPY_AND_STREAM, 'sh', sqlitePath, inContainer)} <<'PY' | { IFS= read -r report && echo "report=$report" && cat > ${quote(dest)}; }\n${SQLITE_COPY_PY}\nPY`,
       // The exec that streamed the copy out removed it: no cleanup left for the app container.
       ...(target.running || keepHelper ? ['trap - EXIT'] : []),
       `sync ${quote(dest)}`,

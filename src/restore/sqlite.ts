@@ -41,9 +41,9 @@ export function sqliteRestoreStep(x: {
     command: bashScript([
       // The snapshot's helper mounts the same stopped service's volumes; one is started if it is gone.
       ...helperStartLines(x, x.appContainer, x.image, helper, { reuse: true }),
-      // Temp copies of interrupted runs (we hold the host lock: nobody else is restoring here).
-      argv('docker', 'exec', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-*', 'sh', dir),
-      `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'cat > "$1"', 'sh', tmp)} < ${quote(x.backupFile)}`,
+      // Temp copies of interrupted runs go first (we hold the host lock: nobody else is restoring
+      // here), in the exec that writes this one's (each exec costs a runc start).
+      `${argv('docker', 'exec', '-i', helper, 'sh', '-c', 'rm -f "$1"/.eqmd-restore-* && cat > "$2"', 'sh', dir, tmp)} < ${quote(x.backupFile)}`,
       `${pythonExec(helper, [tmp, JSON.stringify(x.expected)])} <<'PY'\n${SQLITE_VERIFY_PY}\nPY`,
       ...(x.carryOver ? sqliteCarryOverLines(helper, tmp, x.carryOver) : []),
       argv('docker', 'exec', helper, 'sh', '-c', swap, 'sh', x.sqlitePath, tmp, aside),
