@@ -5,15 +5,15 @@ import { SQLITE_COPY_PY } from './sqlite-copy.js';
 import { FIND_PYTHON } from './python-exec.js';
 import type { Step } from './steps.js';
 
+/** In the container: Python's copy ($1 → $2) and its report, then the copy's bytes; the copy removed. */
+const COPY_AND_STREAM = `${FIND_PYTHON}; "$py" - "$@" && cat -- "$2"; rc=$?; rm -f -- "$2"; exit $rc`;
+
 /**
  * SQLite through the backup API inside the app container (or, when the service is stopped, a helper
  * container mounting its volumes), then copied out to the set. The copy is not hashed here: the
  * checksum step hashes it with the set's other files, and the container's SHA-256 is compared with
  * that one, the checksum the manifest records (sqliteResult).
  */
-/** In the container: Python's copy ($1 → $2) and its report, then the copy's bytes; the copy removed. */
-const COPY_AND_STREAM = `${FIND_PYTHON}; "$py" - "$@" && cat -- "$2"; rc=$?; rm -f -- "$2"; exit $rc`;
-
 export function sqliteStep(
   p: SetPaths,
   target: { containerId: string; running: boolean; image: string },
