@@ -3,6 +3,20 @@
 
 import type { UploadArtifactOptions } from '@actions/artifact';
 
+type ClientModule = typeof import('./artifact-client.js');
+
+/**
+ * The client, loaded when a run uploads: built, it is dist/artifact/index.js beside this bundle (never
+ * compiled by a run that does not upload); run from source (tests), the module itself.
+ */
+async function loadClient(): Promise<ClientModule> {
+  // Paths built at run time, and webpackIgnore: the bundler takes neither for a module or an asset to
+  // pull into the main bundle, and leaves the import to Node.
+  const path = import.meta.url.endsWith('.ts') ? ['.', 'artifact-client.ts'] : ['.', 'artifact', 'index.js'];
+  const url = new URL(path.join('/'), import.meta.url).href;
+  return (await import(/* webpackIgnore: true */ url)) as ClientModule;
+}
+
 export type UploadResult =
   { uploaded: true; id: number; size: number; name: string } | { uploaded: false; reason: string };
 
@@ -34,9 +48,7 @@ export async function uploadFiles(opts: {
   if (opts.retentionDays > 0) options.retentionDays = opts.retentionDays;
 
   try {
-    // Loaded here, not at start: the client and its storage SDK are most of the bundle, and loading them
-    // cost every run about 0.3 s before its first step (a run without the runtime never needs them).
-    const { DefaultArtifactClient } = await import(/* webpackMode: "eager" */ '@actions/artifact');
+    const { DefaultArtifactClient } = await loadClient();
     const res = await new DefaultArtifactClient().uploadArtifact(
       opts.name,
       opts.files,
