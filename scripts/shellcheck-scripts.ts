@@ -24,6 +24,7 @@ import { volumeStep } from '../src/backup/volume-step.js';
 import type { Step } from '../src/backup/steps.js';
 import type { ComposeTarget } from '../src/compose.js';
 import * as deploy from '../src/deploy/commands.js';
+import * as configCheck from '../src/deploy/config-check.js';
 import { parseSettings } from '../src/inputs/parse.js';
 import * as lock from '../src/lock/commands.js';
 import { migrateBackStep, migrationFactsStep } from '../src/migrations/step.js';
@@ -143,7 +144,7 @@ const steps: Step[] = [
   deploy.pullStep('r/eqmd:v2'),
   deploy.pullStep('r/eqmd:v2', { registry: 'r', username: 'u', password: 'p' }),
   ...(['v1', 'v2'] as const).flatMap((f) => [
-    deploy.composeConfigStep(t(f)),
+    configCheck.composeConfigStep(t(f), 'eqmd'),
     deploy.preDeployStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd', 'python manage.py check'),
     deploy.upStep(t(f), 'eqmd'),
     migrationFactsStep(t(f), 'EQMD_IMAGE', 'r/eqmd:v2', 'eqmd'),

@@ -1,4 +1,6 @@
 import type Docker from 'dockerode';
+import { demultiplex } from './docker-frames.js';
+import { runLike, type RunLikeSpec, type RunResult } from './docker-run-like.js';
 
 export interface MountInfo {
   type: string;
@@ -56,6 +58,8 @@ export interface DockerApi {
   startContainer(id: string): Promise<void>;
   /** The last lines the container logged (stdout and stderr), for failure reports. */
   logTail(id: string, lines: number): Promise<string>;
+  /** Runs a command once beside the running container `like`, as its service would (see runLike). */
+  runLike(like: string, spec: RunLikeSpec): Promise<RunResult>;
 }
 
 /** DockerApi on dockerode (whose transport the SSH host provides). */
@@ -104,6 +108,7 @@ export function dockerApiFrom(docker: Docker): DockerApi {
       return Promise.all(found.map((c) => inspectContainer(c.Id)));
     },
     inspectContainer,
+    runLike: (like, spec) => runLike(docker, like, spec),
     async inspectImage(ref) {
       try {
         const i = await docker.getImage(ref).inspect();
@@ -164,16 +169,4 @@ export function dockerApiFrom(docker: Docker): DockerApi {
       }
     },
   };
-}
-
-/** Docker multiplexes stdout/stderr of non-tty containers in 8-byte-framed chunks; keep only the text. */
-export function demultiplex(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  let at = 0;
-  while (at + 8 <= raw.length && (raw[at] === 1 || raw[at] === 2) && raw[at + 1] === 0) {
-    const size = raw.readUInt32BE(at + 4);
-    parts.push(raw.subarray(at + 8, at + 8 + size));
-    at += 8 + size;
-  }
-  return (at === 0 ? raw : Buffer.concat(parts)).toString('utf8');
 }

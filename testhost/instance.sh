@@ -57,7 +57,7 @@ instance_start() {
   fi
   count=$(curl -fsS "$(instance_url "$name")/records/count/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
   if [ "$count" = 0 ]; then
-    cid=$(compose "$name" ps -q eqmd)
+    cid=$(compose "$name" ps -q eqmd 2>>"$LOG_DIR/compose-$name.log")
     docker exec "$cid" python3 manage.py seed --count 50 >/dev/null \
       || die "could not seed instance $name"
   fi

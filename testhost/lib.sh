@@ -58,8 +58,19 @@ secret() {
 instance_dir() { echo "$INSTANCES_ROOT/eqmd-$1"; }
 instance_port() { case $1 in a) echo 8778 ;; b) echo 8788 ;; c) echo 8798 ;; d) echo 8808 ;; *) return 1 ;; esac; }
 
-# Debian's compose v1; both it and the v2 shim read the same files.
-compose() { (cd "$(instance_dir "$1")" && shift && docker-compose "$@"); }
+# Each instance is started by the compose its deploy user runs, as on a real host: b by Debian's v1
+# (deployv1), the others by the real v2 plugin of user deploy. The two name containers differently and
+# label them with different configuration hashes, which a deploy compares (see src/deploy/config-check.ts).
+compose() {
+  local dir
+  dir=$(instance_dir "$1")
+  shift
+  if [ "$(basename "$dir")" = eqmd-b ]; then
+    (cd "$dir" && docker-compose "$@")
+  else
+    (cd "$dir" && DOCKER_CONFIG=$(getent passwd deploy | cut -d: -f6)/.docker docker compose "$@")
+  fi
+}
 
 # The mirror this machine's apt already uses, read at run time: no registry host is written here.
 apt_mirror() {

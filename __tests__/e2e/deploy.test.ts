@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import type { Manifest } from '../../src/manifest.js';
 import { parseManifest } from '../../src/manifest-read.js';
 import {
+  executed,
   connectionInputs,
   getJson,
   envFileOf,
@@ -113,6 +114,8 @@ describe('deploy with verification and automatic rollback', () => {
     );
     assert.match(r.summary, /deployed `127\.0\.0\.1:5000\/eqmd:v2`/);
     assert.match(r.summary, /database check \(db-check-command\) \| ✅/);
+    // Listed beside the running container (compose v2 made it from this configuration).
+    assert.match(r.stdout, /ran beside container [0-9a-f]{12} \(Docker API\)/);
   });
 
   test('a release whose migration destroys a column and answers 500 is rolled back: old image, env and every row', async () => {
@@ -223,8 +226,21 @@ describe('deploy with verification and automatic rollback', () => {
       sets: sh(`ls ${a.projectDir}/backups 2>/dev/null || true`),
     };
     assert.deepEqual(after, before);
+    // The service's configuration changed since its container was created (an operator's edit): the
+    // listing cannot run beside that container, compose run lists the migrations of the new config.
+    const compose = `${a.projectDir}/docker-compose.yml`;
+    sh(`sed -i 's|^      SQLITE_PATH: |      EQMD_EDITED: "1"\\n      SQLITE_PATH: |' ${compose}`);
+    assert.match(readFileSync(compose, 'utf8'), /EQMD_EDITED: "1"\n/, 'the edit is in place');
     const ok = await deployA('v2', { 'pre-deploy-command': 'python manage.py check' });
     assert.equal(ok.code, 0, 'a passing pre-deploy command lets the deploy go on');
+    assert.doesNotMatch(ok.stdout, /ran beside container/);
+    assert.ok(
+      [...executed(ok.stdout)].some((c) => / run --rm --no-deps -T .*manage\.py shell -c /s.test(c)),
+      'classified with compose run',
+    );
+    const okManifest = JSON.parse(readFileSync(ok.outputs.manifest!, 'utf8')) as Manifest;
+    assert.equal(okManifest.migrations?.class, 'compatible', 'and classified all the same');
+    resetInstance('a');
   });
 
   test('PostgreSQL over docker-compose v1: a destroying release is rolled back into a fresh database', async () => {
@@ -241,6 +257,8 @@ describe('deploy with verification and automatic rollback', () => {
     assert.match(r.summary, /PostgreSQL restored from .* into a fresh database and swapped in/);
     const pre = JSON.parse(readFileSync(r.outputs.manifest!, 'utf8')) as Manifest;
     assert.equal(pre.migrations?.class, 'destructive', 'classified on PostgreSQL through compose v1');
+    // Beside the running container, in its network: the database service is reached by its name.
+    assert.match(r.stdout, /ran beside container [0-9a-f]{12} \(Docker API\)/);
     assert.deepEqual(
       pre.migrations?.pending.map((x) => `${x.name} ${x.class}`),
       ['0002_patient_ward compatible', '0003_remove_patient_notes destructive'],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  executed,
   connectionInputs,
   envFileOf,
   resetInstance,
@@ -40,14 +41,6 @@ function plannedCommands(text: string): string[] {
   return out;
 }
 
-/** What a run executed on the host, from its debug lines (`::debug::remote: …`, newlines as %0A). */
-const executed = (stdout: string): Set<string> =>
-  new Set(
-    [...stdout.matchAll(/^::debug::remote: (.*)$/gm)].map((m) =>
-      m[1]!.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'),
-    ),
-  );
-
 const state = () => ({
   env: envFileOf(a),
   sets: sh(`ls ${a.projectDir}/backups 2>/dev/null || true`),
@@ -70,12 +63,21 @@ describe('the dry run prints the exact plan the run executes', () => {
       planned.some((c) => c.includes('manage.py shell')),
       'the classification step is printed',
     );
+    // The listing runs beside the running container when its configuration is unchanged (the plan
+    // says so, with the compose run as the fallback it prints).
+    const beside =
+      /The listing of the migrations runs beside container ([0-9a-f]{12}) through the Docker API/.exec(
+        dry.stdout,
+      )?.[1];
+    assert.ok(beside, 'the plan says where the listing runs');
     const real = await runAction({ ...inputs, command: 'deploy', version: 'v2' });
     assert.equal(real.code, 0, real.stdout.slice(-2000));
+    assert.match(real.stdout, new RegExp(`ran beside container ${beside} \\(Docker API\\)`));
     const ran = executed(real.stdout);
-    // The recovery's commands were printed for a failure; this deploy succeeds and never runs them.
+    // The recovery's commands were printed for a failure; this deploy succeeds and never runs them,
+    // nor the fallback of the listing.
     const recovery = dry.stdout.slice(dry.stdout.indexOf('If that verification fails'));
-    const notRecovery = planned.filter((c) => !recovery.includes(c));
+    const notRecovery = planned.filter((c) => !recovery.includes(c) && !c.includes('manage.py shell'));
     for (const c of notRecovery) assert.ok(ran.has(c), `printed but not run as printed:\n${c.slice(0, 400)}`);
 
     const dryBack = await runAction({ ...inputs, command: 'rollback', 'dry-run': 'true' });

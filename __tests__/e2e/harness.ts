@@ -247,3 +247,11 @@ export function pgQuery(instance: Instance, sql: string, database = '"$POSTGRES_
   const script = `PGPASSWORD="$POSTGRES_PASSWORD" psql -h 127.0.0.1 -U "$POSTGRES_USER" -d ${database} -At -c "$1"`;
   return execFileSync('docker', ['exec', pg, 'sh', '-c', script, 'sh', sql], { encoding: 'utf8' });
 }
+
+/** What a run executed on the host, from its debug lines (`::debug::remote: …`, newlines as %0A). */
+export const executed = (stdout: string): Set<string> =>
+  new Set(
+    [...stdout.matchAll(/^::debug::remote: (.*)$/gm)].map((m) =>
+      m[1]!.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%'),
+    ),
+  );

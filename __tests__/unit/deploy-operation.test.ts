@@ -49,7 +49,7 @@ test('a good deploy: one look at the host, backup before the switch, verified, n
   assert.equal(r.rolledBack, false);
   assert.equal(probes(host), 1, 'the backup plans from the deploy’s own look at the host');
   const order = [
-    /compose .*config -q/,
+    /compose .*config --hash eqmd/,
     /docker pull -q registry\.local\/eqmd:v2/,
     /mkdir .*\.tmp-/,
     /mv -T/,
@@ -139,18 +139,42 @@ test('a broken deploy: decided on consecutive 5xx, failed state kept, env and im
   assert.equal(r.appOutputOnHost, `${r.failedState!.dir}/app-output.txt`);
 });
 
-test('a refused pull changes nothing', async () => {
+/** A refusal under policy allow: the backup ran beside the checks, and what it wrote is gone. */
+function backupUndone(host: FakeHost): void {
+  const made = firstIndex(host, /mkdir .*\.tmp-/);
+  const removed = firstIndex(host, /rm -rf -- .*\.tmp-.*docker rmi eqmd-rollback\/eqmd-a:/s);
+  assert.ok(made >= 0, 'the backup ran beside the checks');
+  assert.ok(removed > made, `its temporary set and tag removed (${made}, ${removed})`);
+  assert.equal(firstIndex(host, /mv -T/), -1, 'no set committed');
+  assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+}
+
+test('a refused pull changes nothing: the backup beside it is removed, the pull is what the run says', async () => {
   const host = deployHost().on(/docker pull/, { code: 1, stderr: 'manifest unknown' });
   await assert.rejects(
     deploy(host, settings(), silentLog(), opts()),
     (err: unknown) => err instanceof RefusedError && /Pull .* failed; nothing was changed/.test(err.message),
   );
-  assert.equal(firstIndex(host, /mkdir .*\.tmp-/), -1, 'no backup');
-  assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+  backupUndone(host);
 });
 
+for (const [why, over] of [
+  ['a refusing migration policy', { 'migration-policy': 'refuse-destructive' }],
+  ["the operator's pre-deploy command (it may write)", { 'pre-deploy-command': 'true' }],
+] as const)
+  test(`with ${why}, the checks come before any backup: a refused pull writes nothing`, async () => {
+    const host = deployHost().on(/docker pull/, { code: 1, stderr: 'manifest unknown' });
+    await assert.rejects(
+      deploy(host, settings(over), silentLog(), opts()),
+      (err: unknown) =>
+        err instanceof RefusedError && /Pull .* failed; nothing was changed/.test(err.message),
+    );
+    assert.equal(firstIndex(host, /mkdir .*\.tmp-/), -1, 'no backup');
+    assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+  });
+
 test('an invalid compose configuration refuses the deploy, even when the pull beside it succeeds', async () => {
-  const host = deployHost().on(/config -q/, { code: 15, stderr: 'services.eqmd: unknown key' });
+  const host = deployHost().on(/config --hash/, { code: 15, stderr: 'services.eqmd: unknown key' });
   await assert.rejects(
     deploy(host, settings(), silentLog(), opts()),
     (err: unknown) =>
@@ -160,14 +184,9 @@ test('an invalid compose configuration refuses the deploy, even when the pull be
       ),
   );
   assert.notEqual(firstIndex(host, /docker pull/), -1, 'the pull ran beside the check');
-  // The classification only reads (a listing in the new image): it starts once the pull is done, beside
-  // the check, and is awaited before the refusal.
-  assert.ok(
-    firstIndex(host, /manage\.py shell/) > firstIndex(host, /docker pull/),
-    'classified after the pull',
-  );
-  assert.equal(firstIndex(host, /mkdir .*\.tmp-/), -1, 'no backup');
-  assert.equal(firstIndex(host, /mapfile/), -1, 'no switch');
+  // The classification needs the check's configuration hash: it does not start.
+  assert.equal(firstIndex(host, /manage\.py shell/), -1, 'not classified');
+  backupUndone(host);
 });
 
 test('auto-rollback off: the failed release is left running, and the summary says where the backup is', async () => {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   candidateStartStep,
-  composeConfigStep,
   preDeployStep,
   pullStep,
   removeContainerStep,
   setImageVariableStep,
   upStep,
 } from '../../src/deploy/commands.js';
+import { composeConfigStep } from '../../src/deploy/config-check.js';
 import { planDeploy } from '../../src/deploy/plan.js';
 import { RefusedError } from '../../src/errors.js';
 import type { Facts } from '../../src/operations/facts.js';
@@ -48,7 +48,7 @@ test('deploy plan, recreate: checks, then the switch, exact steps from the one l
   const p = planDeploy(s, facts());
   assert.equal(p.previousImage, 'registry.local/eqmd:v1');
   assert.equal(p.reference, 'registry.local/eqmd:v2');
-  assert.deepEqual(p.check, composeConfigStep(compose));
+  assert.deepEqual(p.check, composeConfigStep(compose, 'eqmd'));
   assert.deepEqual(p.fetch, [
     pullStep('registry.local/eqmd:v2', undefined),
     preDeployStep(compose, 'EQMD_IMAGE', 'registry.local/eqmd:v2', 'eqmd', 'python manage.py check'),

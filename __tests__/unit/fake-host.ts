@@ -29,6 +29,13 @@ export class FakeHost implements RemoteHost {
       logTail: async () => '',
       stopContainer: async () => {},
       startContainer: async () => {},
+      // Recorded and answered as a command, so the same rules script it (e.g. /manage\.py shell/).
+      runLike: async (like, spec) => {
+        const r = await this.exec(
+          `docker-api run-like ${like} ${spec.image} ${[...spec.entrypoint, ...spec.cmd].join(' ')}`,
+        );
+        return { code: r.code ?? 0, stdout: r.stdout.toString(), stderr: r.stderr };
+      },
       ...docker,
     };
   }

@@ -51,13 +51,6 @@ export function pullStep(reference: string, login?: RegistryLogin): Step {
   };
 }
 
-export function composeConfigStep(t: ComposeTarget): Step {
-  return {
-    title: 'Check that the compose configuration is valid',
-    command: bashScript([`${composeLine(t, 'config', '-q')}`]),
-  };
-}
-
 /**
  * The pre-deploy command runs in a throwaway container of the new image, with the service's own
  * configuration (compose run), before anything changes. The shell's variable wins over the env file.

@@ -3,12 +3,11 @@ import { inProject } from '../compose.js';
 import { RefusedError } from '../errors.js';
 import type { Facts } from '../operations/facts.js';
 import type { ManifestReason } from '../manifest.js';
-import { migrationFactsStep } from '../migrations/step.js';
+import { migrationFactsLike, migrationFactsStep, type ClassifyLike } from '../migrations/step.js';
 import { APP_PARTS, planRestore, type RestorePlan, type SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
 import {
   candidateStartStep,
-  composeConfigStep,
   preDeployStep,
   pullStep,
   registryOf,
@@ -17,6 +16,7 @@ import {
   setImageVariableStep,
   upStep,
 } from './commands.js';
+import { composeConfigStep } from './config-check.js';
 
 /**
  * A deploy decided from one look at the host, before anything changes: what runs now, what replaces
@@ -34,8 +34,16 @@ export interface DeployPlan {
    */
   check: Step;
   fetch: Step[];
+  /**
+   * The checks and the fetch run beside the pre-deploy backup: only when no finding of theirs is
+   * meant to come before it (migration-policy allow) and they run none of the operator's code (a
+   * pre-deploy command may write, and was promised to run before anything changes).
+   */
+  checksBesideBackup: boolean;
   /** Read-only: the new image's Django lists the migrations it would apply (null: no database). */
   classify: Step | null;
+  /** The same, beside the running container, when its configuration is still the service's. */
+  classifyLike: ClassifyLike | null;
   /** blue-green: the candidate started beside production, verified on the staging port, removed. */
   candidate: { name: string; start: Step; remove: Step; port: number } | null;
   /** zero-downtime: a candidate started beside the service, unpublished (the proxy reaches it). */
@@ -74,17 +82,22 @@ export function planDeploy(settings: Settings, facts: Facts): DeployPlan {
     previousImage,
     reference,
     envPath,
-    check: composeConfigStep(t),
+    check: composeConfigStep(t, app.service),
     fetch: [
       pullStep(reference, login),
       ...(d.preDeployCommand
         ? [preDeployStep(t, app.imageVariable, reference, app.service, d.preDeployCommand)]
         : []),
     ],
+    checksBesideBackup: d.migrationPolicy === 'allow' && !d.preDeployCommand,
     classify:
       settings.backup.database === 'none'
         ? null
         : migrationFactsStep(t, app.imageVariable, reference, app.service),
+    classifyLike:
+      settings.backup.database === 'none'
+        ? null
+        : migrationFactsLike(facts.container, app.service, reference, app.projectDir),
     candidate:
       d.strategy === 'blue-green' && containerPort
         ? {

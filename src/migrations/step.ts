@@ -1,6 +1,9 @@
 import type { Step } from '../backup/steps.js';
 import { HELPER_PROJECT_LABEL } from '../backup/helper-containers.js';
 import { composeLine, type ComposeTarget } from '../compose.js';
+import { CONFIG_HASH_LABEL } from '../deploy/config-check.js';
+import type { ContainerInfo } from '../docker-api.js';
+import type { RunLikeSpec } from '../docker-run-like.js';
 import { bashScript, quote } from '../shell.js';
 import { MIGRATE_BACK_PY, MIGRATION_FACTS_PY } from './script.js';
 
@@ -56,6 +59,43 @@ export function migrationFactsStep(
 ): Step {
   const title = `Classify the migrations ${reference} would apply`;
   return djangoShellStep(title, t, variable, reference, service, MIGRATION_FACTS_PY);
+}
+
+/** The classification run beside the service's running container, through the Docker API. */
+export interface ClassifyLike {
+  /** The running container whose network, volumes and service environment the run shares. */
+  container: string;
+  service: string;
+  /** The configuration hash compose labelled it with: the run is only valid while it is the service's. */
+  configHash: string;
+  spec: RunLikeSpec;
+}
+
+/**
+ * The same classification as migrationFactsStep, beside the running container (see runLike): planned
+ * when the service has a running container that compose labelled with its configuration hash; run
+ * only if the configuration check prints that hash again (nothing changed the service since).
+ */
+export function migrationFactsLike(
+  container: ContainerInfo | null,
+  service: string,
+  reference: string,
+  projectDir: string,
+): ClassifyLike | null {
+  const configHash = container?.labels[CONFIG_HASH_LABEL] ?? '';
+  if (!container?.running || !/^[0-9a-f]{64}$/.test(configHash)) return null;
+  return {
+    container: container.id,
+    service,
+    configHash,
+    spec: {
+      image: reference,
+      entrypoint: ['python3'],
+      cmd: ['manage.py', 'shell', '-c', MIGRATION_FACTS_PY],
+      env: [],
+      labels: { [HELPER_PROJECT_LABEL]: projectDir },
+    },
+  };
 }
 
 /**

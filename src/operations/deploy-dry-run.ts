@@ -45,11 +45,18 @@ export async function deployDryRun(
   const verify = `verify ${healthUrlText(settings.verify.health)} (every ${settings.verify.healthIntervalMs / 1000} s, up to ${settings.verify.healthTimeoutMs / 1000} s; fail fast on 3 server errors in a row, an exited or restarting container)`;
   const c = plan.candidate;
   return [
-    'Checks before anything changes:',
+    plan.checksBesideBackup
+      ? 'Checks before the switch (beside the backup below; a failure removes its set and refuses the deploy):'
+      : 'Checks before anything changes:',
     formatPlan([plan.check, ...plan.fetch, ...(plan.classify ? [plan.classify] : [])]),
+    ...(plan.classify && plan.classifyLike
+      ? [
+          `The listing of the migrations runs beside container ${plan.classifyLike.container.slice(0, 12)} through the Docker API if the configuration check prints its configuration hash (${plan.classifyLike.configHash.slice(0, 12)}…): a container of ${plan.reference} in its network and volumes, with the environment, user and working dir its service gave it, runs ${plan.classifyLike.spec.entrypoint.join(' ')} ${plan.classifyLike.spec.cmd.slice(0, -1).join(' ')} with the script above, and is removed; otherwise, or without a listing from it, the compose run above.`,
+        ]
+      : []),
     ...(plan.classify
       ? [
-          `then the migrations are classified (compatible, breaks-old-writes, destructive, irreversible); migration-policy ${d.migrationPolicy}${d.migrationPolicy === 'allow' ? ' refuses none, so this runs beside the backup below' : ' refuses the deploy here on a match, before the backup'}.`,
+          `then the migrations are classified (compatible, breaks-old-writes, destructive, irreversible); migration-policy ${d.migrationPolicy}${d.migrationPolicy === 'allow' ? ' refuses none' : ' refuses the deploy here on a match, before the backup'}.`,
         ]
       : []),
     '',

@@ -7,14 +7,13 @@ import type { SetOnHost } from '../restore/plan.js';
 import type { Settings } from '../settings.js';
 import { deployRollbackPoint } from '../rerun.js';
 import { backup } from './backup.js';
-import { checkAndFetch } from './deploy-checks.js';
+import { startChecks } from './deploy-checks.js';
 import { afterFailedCandidate, tryCandidate } from './deploy-candidate.js';
 import { zeroDowntimeSwitch } from './zero-downtime/switch.js';
 import { behindProxy } from './proxy.js';
 import { deployDryRun } from './deploy-dry-run.js';
 import { gatherFacts } from './facts.js';
 import { readSets } from './list.js';
-import { startClassification, type Classification } from './migrations.js';
 import { noRollbackPath, rollbackPathProof, whyRestoreCannotRun } from './restore-proof.js';
 import { lookAfterSwitch, recoverFailedDeploy } from './recover.js';
 import { runGroupedStep } from './run-step.js';
@@ -44,17 +43,10 @@ export async function deploy(
     return { dryRun: true, plan: text };
   }
 
-  // Until the backup exists nothing has changed: any failure here leaves the host untouched.
-  // The classification starts once the image is pulled, beside the configuration check.
-  const started: { c: Classification | null } = { c: null };
-  await checkAndFetch(host, log, plan, async () => {
-    if (plan.classify) started.c = await startClassification(host, log, d, reference, plan.classify);
-  }).catch(async (err: unknown) => {
-    // A listing still running (policy allow) is not left behind the lock.
-    await started.c?.report;
-    throw err;
-  });
-  const classification = started.c;
+  // Until the backup exists nothing has changed: a refusal leaves the host untouched. Beside the
+  // backup (plan.checksBesideBackup), a refusal removes its set.
+  const checks = startChecks(host, log, plan, d, reference, plan.checksBesideBackup);
+  if (!plan.checksBesideBackup) await checks.ready;
   // A re-run after an interrupted attempt rolls back to where that attempt started, not to the
   // half-changed state it left (which the backup below still keeps).
   const resumeFrom =
@@ -80,16 +72,18 @@ export async function deploy(
     toolVersion: opts.toolVersion,
     // Only the pull and the checks ran since the look above: nothing the backup records has changed.
     facts,
-    ...(classification ? { migrations: classification.report } : {}),
+    migrations: checks.migrations,
     ...(opts.onPending ? { onPending: opts.onPending } : {}),
     ...(proof ? { onFilesWritten: proof.read } : {}),
   })
     .catch(async (err: unknown) => {
       await proof?.settled();
+      // A refusal of the checks is why the backup stopped (or came first): it is what the run says.
+      await checks.ready;
       throw err;
     })
-    .finally(() => classification?.said());
-  const migrations = (await classification?.report) ?? null;
+    .finally(() => checks.said());
+  const migrations = await checks.migrations;
   if (pre.dryRun) throw new Error('unexpected dry run');
   const preSet: SetOnHost = { manifest: pre.manifest, dir: pre.setDir };
   if (proof) {

@@ -8,6 +8,7 @@ import {
   type MigrationReport,
 } from '../migrations/classify.js';
 import { readMigrationFacts } from '../migrations/read.js';
+import type { ClassifyLike } from '../migrations/step.js';
 import { rollbackPath, withWayBack } from '../migrations/way-back.js';
 import type { RemoteHost } from '../remote-host.js';
 import type { DeploySettings } from '../settings.js';
@@ -24,11 +25,12 @@ export async function classifyRelease(
   d: Pick<DeploySettings, 'migrationPolicy'>,
   reference: string,
   step: Step,
+  like: ClassifyLike | null = null,
 ): Promise<MigrationReport | null> {
   let why = '';
   let report: MigrationReport | null = null;
   try {
-    const out = (await log.group(step.title, () => runStep(host, step, log))).toString();
+    const out = await log.group(step.title, () => listMigrations(host, log, step, like));
     const read = readMigrationFacts(out);
     if (read.ok) report = withWayBack(classifyMigrations(read.facts), read.facts);
     else why = read.why;
@@ -67,6 +69,34 @@ export async function classifyRelease(
 }
 
 /**
+ * What the new image's Django prints: beside the running container when the plan allows it, or with
+ * compose run (also when that run did not give a readable listing: compose run is the reference).
+ * The run's own output is app output: only its exit code is said.
+ */
+async function listMigrations(
+  host: RemoteHost,
+  log: Log,
+  step: Step,
+  like: ClassifyLike | null,
+): Promise<string> {
+  if (like) {
+    const r = await host.docker
+      .runLike(like.container, like.spec)
+      .catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
+    if (r.code === 0 && readMigrationFacts(r.stdout).ok) {
+      log.info(
+        `ran beside container ${like.container.slice(0, 12)} (Docker API): its configuration is still the service's`,
+      );
+      return r.stdout;
+    }
+    log.info(
+      `beside container ${like.container.slice(0, 12)} it ${r.code === 0 ? 'printed no listing' : r.code === -1 ? `could not run (${r.stderr})` : `exited with code ${r.code}`}; with compose run instead`,
+    );
+  }
+  return (await runStep(host, step, log)).toString();
+}
+
+/**
  * Starts the classification. Under migration-policy allow nothing it finds refuses the deploy, so it
  * runs beside the backup (both only read the database) and its log is said afterwards, in one piece
  * (`said`); under any other policy it runs to its end first: a refusal comes before anything is written.
@@ -83,13 +113,14 @@ export async function startClassification(
   d: Pick<DeploySettings, 'migrationPolicy'>,
   reference: string,
   step: Step,
+  like: ClassifyLike | null = null,
 ): Promise<Classification> {
   if (d.migrationPolicy !== 'allow') {
-    const report = Promise.resolve(await classifyRelease(host, log, d, reference, step));
+    const report = Promise.resolve(await classifyRelease(host, log, d, reference, step, like));
     return { report, said: async () => {} };
   }
   const deferred = deferredLog();
-  const report = classifyRelease(host, deferred.log, d, reference, step).catch((err: Error) => {
+  const report = classifyRelease(host, deferred.log, d, reference, step, like).catch((err: Error) => {
     deferred.log.warning(
       `the migrations of ${reference} could not be classified (${err.message}); deploying (migration-policy allow)`,
     );
