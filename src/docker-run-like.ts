@@ -6,8 +6,6 @@ export interface RunLikeSpec {
   image: string;
   entrypoint: string[];
   cmd: string[];
-  /** Added to the environment the service gave the container it runs beside. */
-  env: string[];
   labels: Record<string, string>;
 }
 
@@ -66,7 +64,7 @@ export async function runLike(docker: Docker, like: string, spec: RunLikeSpec): 
     Image: spec.image,
     Entrypoint: spec.entrypoint,
     Cmd: spec.cmd,
-    Env: [...given.env, ...spec.env],
+    Env: given.env,
     ...(given.user ? { User: given.user } : {}),
     ...(given.workingDir ? { WorkingDir: given.workingDir } : {}),
     Labels: spec.labels,

@@ -62,10 +62,10 @@ instance_port() { case $1 in a) echo 8778 ;; b) echo 8788 ;; c) echo 8798 ;; d) 
 # (deployv1), the others by the real v2 plugin of user deploy. The two name containers differently and
 # label them with different configuration hashes, which a deploy compares (see src/deploy/config-check.ts).
 compose() {
-  local dir
-  dir=$(instance_dir "$1")
+  local name=$1 dir
+  dir=$(instance_dir "$name")
   shift
-  if [ "$(basename "$dir")" = eqmd-b ]; then
+  if [ "$name" = b ]; then
     (cd "$dir" && docker-compose "$@")
   else
     (cd "$dir" && DOCKER_CONFIG=$(getent passwd deploy | cut -d: -f6)/.docker docker compose "$@")

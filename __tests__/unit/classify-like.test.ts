@@ -93,7 +93,6 @@ test('planned beside a running container that compose labelled with a hash, neve
       image: 'registry.local/eqmd:v2',
       entrypoint: ['python3'],
       cmd: ['manage.py', 'shell', '-c', MIGRATION_FACTS_PY],
-      env: [],
       labels: { 'eqmd-rollback.project-dir': '/srv/eqmd-a' },
     },
   });

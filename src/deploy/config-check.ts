@@ -5,7 +5,7 @@ import { bashScript } from '../shell.js';
 /**
  * Validates the whole compose file (as `config -q` does: v1 and v2 refuse the same files) and prints
  * the service's configuration hash, which compose also labels the service's containers with: equal,
- * the running container was created from this configuration (see migrations/run-like.ts).
+ * the running container was created from this configuration (see migrationFactsLike).
  */
 export function composeConfigStep(t: ComposeTarget, service: string): Step {
   return {

@@ -78,6 +78,8 @@ export function planDeploy(settings: Settings, facts: Facts): DeployPlan {
   const login = d.registryUsername
     ? { registry: registryOf(repository), username: d.registryUsername, password: d.registryPassword }
     : undefined;
+  // Without a database there are no migrations to list.
+  const lists = settings.backup.database !== 'none';
   return {
     previousImage,
     reference,
@@ -90,14 +92,8 @@ export function planDeploy(settings: Settings, facts: Facts): DeployPlan {
         : []),
     ],
     checksBesideBackup: d.migrationPolicy === 'allow' && !d.preDeployCommand,
-    classify:
-      settings.backup.database === 'none'
-        ? null
-        : migrationFactsStep(t, app.imageVariable, reference, app.service),
-    classifyLike:
-      settings.backup.database === 'none'
-        ? null
-        : migrationFactsLike(facts.container, app.service, reference, app.projectDir),
+    classify: lists ? migrationFactsStep(t, app.imageVariable, reference, app.service) : null,
+    classifyLike: lists ? migrationFactsLike(facts.container, app.service, reference, app.projectDir) : null,
     candidate:
       d.strategy === 'blue-green' && containerPort
         ? {

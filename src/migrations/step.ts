@@ -92,7 +92,6 @@ export function migrationFactsLike(
       image: reference,
       entrypoint: ['python3'],
       cmd: ['manage.py', 'shell', '-c', MIGRATION_FACTS_PY],
-      env: [],
       labels: { [HELPER_PROJECT_LABEL]: projectDir },
     },
   };

@@ -56,8 +56,8 @@ export interface ReleaseChecks {
 }
 
 /**
- * Starts what a deploy checks before it changes anything. `besideBackup` (migration-policy allow: no
- * finding refuses the deploy) lets the backup run meanwhile: a pull of new layers takes as long as a
+ * Starts what a deploy checks before it changes anything. `plan.checksBesideBackup` (migration-policy
+ * allow: no finding refuses the deploy) lets the backup run meanwhile: a pull of new layers takes as long as a
  * backup, and neither needs the other. Their log is then said after the backup's, in one piece; a
  * refusal still comes before the switch, and the backup's set is removed (its manifest waits for the
  * report). Otherwise the caller awaits `ready` first: a refusal comes before anything is written.
@@ -65,12 +65,11 @@ export interface ReleaseChecks {
 export function startChecks(
   host: RemoteHost,
   log: Log,
-  plan: Pick<DeployPlan, 'check' | 'fetch' | 'classify' | 'classifyLike'>,
+  plan: Pick<DeployPlan, 'check' | 'fetch' | 'classify' | 'classifyLike' | 'checksBesideBackup'>,
   d: Pick<DeploySettings, 'migrationPolicy'>,
   reference: string,
-  besideBackup: boolean,
 ): ReleaseChecks {
-  const deferred = besideBackup ? deferredLog() : null;
+  const deferred = plan.checksBesideBackup ? deferredLog() : null;
   const l = deferred?.log ?? log;
   let classification: Classification | null = null;
   const ready = checkAndFetch(host, l, plan, async (configOutput) => {

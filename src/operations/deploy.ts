@@ -45,7 +45,7 @@ export async function deploy(
 
   // Until the backup exists nothing has changed: a refusal leaves the host untouched. Beside the
   // backup (plan.checksBesideBackup), a refusal removes its set.
-  const checks = startChecks(host, log, plan, d, reference, plan.checksBesideBackup);
+  const checks = startChecks(host, log, plan, d, reference);
   if (!plan.checksBesideBackup) await checks.ready;
   // A re-run after an interrupted attempt rolls back to where that attempt started, not to the
   // half-changed state it left (which the backup below still keeps).

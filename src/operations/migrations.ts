@@ -30,8 +30,7 @@ export async function classifyRelease(
   let why = '';
   let report: MigrationReport | null = null;
   try {
-    const out = await log.group(step.title, () => listMigrations(host, log, step, like));
-    const read = readMigrationFacts(out);
+    const read = await log.group(step.title, () => listMigrations(host, log, step, like));
     if (read.ok) report = withWayBack(classifyMigrations(read.facts), read.facts);
     else why = read.why;
   } catch (err) {
@@ -69,8 +68,8 @@ export async function classifyRelease(
 }
 
 /**
- * What the new image's Django prints: beside the running container when the plan allows it, or with
- * compose run (also when that run did not give a readable listing: compose run is the reference).
+ * What the new image's Django lists, read: beside the running container when the plan allows it, or
+ * with compose run (also when that run did not give a readable listing: compose run is the reference).
  * The run's own output is app output: only its exit code is said.
  */
 async function listMigrations(
@@ -78,22 +77,24 @@ async function listMigrations(
   log: Log,
   step: Step,
   like: ClassifyLike | null,
-): Promise<string> {
+): Promise<ReturnType<typeof readMigrationFacts>> {
   if (like) {
-    const r = await host.docker
-      .runLike(like.container, like.spec)
-      .catch((err: Error) => ({ code: -1, stdout: '', stderr: err.message }));
-    if (r.code === 0 && readMigrationFacts(r.stdout).ok) {
-      log.info(
-        `ran beside container ${like.container.slice(0, 12)} (Docker API): its configuration is still the service's`,
-      );
-      return r.stdout;
+    const beside = `beside container ${like.container.slice(0, 12)}`;
+    let why: string;
+    try {
+      const r = await host.docker.runLike(like.container, like.spec);
+      const read = r.code === 0 ? readMigrationFacts(r.stdout) : null;
+      if (read?.ok) {
+        log.info(`ran ${beside} (Docker API): its configuration is still the service's`);
+        return read;
+      }
+      why = read ? 'printed no listing' : `exited with code ${r.code}`;
+    } catch (err) {
+      why = `could not run (${(err as Error).message})`;
     }
-    log.info(
-      `beside container ${like.container.slice(0, 12)} it ${r.code === 0 ? 'printed no listing' : r.code === -1 ? `could not run (${r.stderr})` : `exited with code ${r.code}`}; with compose run instead`,
-    );
+    log.info(`${beside} it ${why}; with compose run instead`);
   }
-  return (await runStep(host, step, log)).toString();
+  return readMigrationFacts((await runStep(host, step, log)).toString());
 }
 
 /**
